@@ -1,0 +1,131 @@
+"""Frozen value types that byos returns: upload requests, multipart plans, check results, reports."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+_SIGNATURE_PARAMS = re.compile(
+    r"(?i)((?:X-Amz-Signature|X-Goog-Signature|X-Amz-Security-Token|X-Goog-Credential|sig|skoid|sktid|skt|ske|sks|skv)=)[^&#]*"
+)
+REDACTED = "REDACTED"
+
+
+def redact_url(url: str) -> str:
+    """Return ``url`` with its signature and session token replaced by ``REDACTED``.
+
+    Presigned URLs are bearer tokens: log or print only the redacted form.
+    """
+    return _SIGNATURE_PARAMS.sub(lambda m: m.group(1) + REDACTED, url)
+
+
+def _frozen(mapping: Mapping[str, str] | None) -> Mapping[str, str]:
+    return MappingProxyType(dict(mapping or {}))
+
+
+@dataclass(frozen=True, slots=True)
+class UploadRequest:
+    """A presigned request a browser (or any HTTP client) sends to write exactly one object.
+
+    Attributes:
+        provider: ``"s3"``, ``"gcs"`` or ``"azure"``.
+        method: HTTP method: ``PUT`` or ``POST``.
+        url: The presigned URL. A bearer token: ``repr`` shows it redacted.
+        headers: Headers the client MUST send exactly as given (they are signed).
+        fields: Form fields for a POST upload, in order; the file goes last. Empty for PUT.
+        key: The object key (blob name) that will be written.
+        expires_at: When the request stops working (timezone-aware UTC).
+    """
+
+    provider: str
+    method: str
+    url: str = field(repr=False)
+    headers: Mapping[str, str]
+    fields: Mapping[str, str]
+    key: str
+    expires_at: datetime
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "headers", _frozen(self.headers))
+        object.__setattr__(self, "fields", _frozen(self.fields))
+
+    def __repr__(self) -> str:
+        return (
+            f"UploadRequest(provider={self.provider!r}, method={self.method!r}, "
+            f"url={redact_url(self.url)!r}, headers={dict(self.headers)!r}, "
+            f"fields=<{len(self.fields)} fields>, key={self.key!r}, "
+            f"expires_at={self.expires_at.isoformat()!r})"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON form of the CLI contract (provider, method, url, headers, fields, key, …)."""
+        return {
+            "provider": self.provider,
+            "method": self.method,
+            "url": self.url,
+            "headers": dict(self.headers),
+            "fields": dict(self.fields),
+            "key": self.key,
+            "expires_at": _iso(self.expires_at),
+        }
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+class Status(StrEnum):
+    """Outcome of one setup check."""
+
+    PASS = "pass"  # noqa: S105  (a check status, not a password)
+    WARN = "warn"
+    FAIL = "fail"
+    SKIP = "skip"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """The result of one setup check."""
+
+    id: str
+    status: Status
+    message: str
+    remediation: str = ""
+    duration_ms: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON form used by ``byos check --json``."""
+        return {
+            "id": self.id,
+            "status": self.status.value,
+            "message": self.message,
+            "remediation": self.remediation,
+            "duration_ms": round(self.duration_ms, 1),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """All check results for one destination."""
+
+    destination: str
+    checks: tuple[CheckResult, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when no check failed."""
+        return all(c.status is not Status.FAIL for c in self.checks)
+
+    @property
+    def strict_ok(self) -> bool:
+        """True when no check failed or warned."""
+        return all(c.status in (Status.PASS, Status.SKIP) for c in self.checks)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON form used by ``byos check --json``."""
+        return {"destination": self.destination, "ok": self.ok, "checks": [c.to_dict() for c in self.checks]}
