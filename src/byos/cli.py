@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -67,6 +68,38 @@ def _cmd_keys(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _parse_expires(text: str) -> timedelta:
+    from byos.config import parse_duration  # noqa: PLC0415
+
+    return parse_duration(text, field="--expires")
+
+
+def _cmd_presign(args: argparse.Namespace) -> int:
+    from byos.uploads import presign_upload  # noqa: PLC0415
+
+    destination = _load(args.config)
+    request = presign_upload(
+        destination,
+        args.filename,
+        content_type=args.content_type,
+        content_length=args.content_length,
+        min_bytes=args.min_bytes,
+        max_bytes=args.max_bytes,
+        checksum_sha256=args.checksum_sha256,
+        content_md5=args.content_md5,
+        overwrite=args.overwrite,
+        expires=_parse_expires(args.expires) if args.expires else None,
+        method=args.method,
+        upload_id=args.upload_id,
+        import_id=args.import_id,
+    )
+    if args.json:
+        _print_json(request.to_dict())
+    else:
+        sys.stdout.write(request.url + "\n")
+    return EXIT_OK
+
+
 # --- parser ---
 
 
@@ -92,6 +125,27 @@ def build_parser() -> argparse.ArgumentParser:
     keys.add_argument("--upload-id", help="a UUID for the upload (default: a new random one)")
     keys.add_argument("--import-id", help="the import id, to show the cleaned-result key too")
     keys.set_defaults(handler=_cmd_keys)
+
+    presign = commands.add_parser(
+        "presign", help="presign one write-only upload (a bearer token: keep it safe)"
+    )
+    presign.add_argument("--config", required=True, help="destination TOML file")
+    presign.add_argument("--filename", required=True, help="the file name as the user gave it (untrusted)")
+    presign.add_argument("--content-type", help="lock the Content-Type")
+    presign.add_argument("--content-length", type=int, help="lock the exact size in bytes (PUT)")
+    presign.add_argument("--min-bytes", type=int, help="smallest size accepted (POST)")
+    presign.add_argument("--max-bytes", type=int, help="largest size accepted (POST; GCS PUT)")
+    presign.add_argument("--checksum-sha256", help="base64 SHA-256 of the body")
+    presign.add_argument("--content-md5", help="base64 MD5 of the body")
+    presign.add_argument("--overwrite", action="store_true", help="allow replacing an existing object")
+    presign.add_argument("--expires", help="lifetime such as 30m or 2h (default: the destination's)")
+    presign.add_argument(
+        "--method", choices=("PUT", "POST"), default="PUT", help="PUT (default) or POST form"
+    )
+    presign.add_argument("--upload-id", help="a UUID for the upload (default: a new random one)")
+    presign.add_argument("--import-id", help="the import id, for key templates that use it")
+    presign.add_argument("--json", action="store_true", help="print the whole request as JSON")
+    presign.set_defaults(handler=_cmd_presign)
 
     return parser
 

@@ -71,6 +71,23 @@ def _parse_duration(value: object) -> object:
     return value
 
 
+def parse_duration(text: str, *, field: str = "expires") -> timedelta:
+    """Parse a duration as written in configuration (``"30m"``, ``"2h"``, ``"1d"``, ``"90"``) within 1 s..7 d.
+
+    Raises:
+        ConfigError: The text is not a duration or is out of range.
+    """
+    try:
+        value = _parse_duration(text)
+        return _check_expires(value if isinstance(value, timedelta) else _not_a_duration(text))
+    except _ProblemError as exc:
+        raise ConfigError(field, exc.problem, exc.fix) from None
+
+
+def _not_a_duration(text: str) -> timedelta:
+    raise _ProblemError(f"{text!r} is not a duration", 'write it like "30m", "2h" or "1d"')
+
+
 def _check_expires(value: timedelta) -> timedelta:
     if not MIN_EXPIRES <= value <= MAX_EXPIRES:
         raise _ProblemError(

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
 _SIGNATURE_PARAMS = re.compile(
     r"(?i)((?:X-Amz-Signature|X-Goog-Signature|X-Amz-Security-Token|X-Goog-Credential|sig|skoid|sktid|skt|ske|sks|skv)=)[^&#]*"
@@ -73,6 +73,44 @@ class UploadRequest:
             "key": self.key,
             "expires_at": _iso(self.expires_at),
         }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UploadOptions:
+    """What a caller asks of one presigned upload. Every option is signed, so a client that deviates fails.
+
+    Attributes:
+        filename: The untrusted name the user gave the file (sanitised into the key; kept in metadata).
+        content_type: Lock the ``Content-Type`` of the upload.
+        content_length: Lock the exact size in bytes (PUT).
+        min_bytes: Smallest size accepted (POST policy, GCS length range).
+        max_bytes: Largest size accepted (POST policy, GCS length range); defaults to the destination's
+            ``max_upload_bytes``.
+        checksum_sha256: Base64 SHA-256 of the body, when the caller knows it.
+        content_md5: Base64 MD5 of the body, when the caller knows it.
+        overwrite: False (default) makes the upload write-once: it can never replace an existing object.
+        expires: Lifetime of the request; the destination's ``expires`` when None.
+        method: ``PUT`` (default) or ``POST`` (browser form upload).
+        upload_id: UUID of this upload (new when None); part of the key.
+        import_id: The caller's import id, for key templates that use it.
+        metadata: Extra object metadata (names of letters, digits and ``-``).
+        now: The signing time (UTC now when None); pass it to freeze the clock.
+    """
+
+    filename: str
+    content_type: str | None = None
+    content_length: int | None = None
+    min_bytes: int | None = None
+    max_bytes: int | None = None
+    checksum_sha256: str | None = None
+    content_md5: str | None = None
+    overwrite: bool = False
+    expires: timedelta | None = None
+    method: Literal["PUT", "POST"] = "PUT"
+    upload_id: str | None = None
+    import_id: str | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    now: datetime | None = None
 
 
 def _iso(moment: datetime) -> str:

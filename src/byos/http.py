@@ -1,0 +1,66 @@
+"""A minimal HTTP client on the standard library for the few server-side calls byos makes itself.
+
+Every call has a timeout. Responses of any status are returned, not raised; only transport failures raise
+(:class:`~byos.errors.ProviderTimeoutError` for time-outs, :class:`~byos.errors.ProviderError` otherwise),
+with the URL redacted: presigned URLs are bearer tokens.
+"""
+
+from __future__ import annotations
+
+import http.client
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from byos.errors import ProviderError, ProviderTimeoutError
+from byos.models import redact_url
+
+DEFAULT_TIMEOUT = 10.0
+MAX_BODY_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """An HTTP response: status, headers (lower-cased names) and at most 1 MiB of body."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+    def header(self, name: str, default: str = "") -> str:
+        """Return one header's value by case-insensitive name."""
+        return self.headers.get(name.lower(), default)
+
+
+def send(
+    method: str,
+    url: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    body: bytes | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Response:
+    """Send one request and return the response, whatever its status.
+
+    Raises:
+        ProviderTimeoutError: The server did not answer within ``timeout`` seconds.
+        ProviderError: The connection failed.
+    """
+    parts = urlsplit(url)
+    target = parts.path or "/"
+    if parts.query:
+        target += "?" + parts.query
+    connection_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    connection = connection_class(parts.netloc, timeout=timeout)
+    try:
+        connection.request(method, target, body=body, headers=dict(headers or {}))
+        response = connection.getresponse()
+        data = response.read(MAX_BODY_BYTES)
+        found = {name.lower(): value for name, value in response.getheaders()}
+        return Response(response.status, found, data)
+    except TimeoutError as exc:
+        raise ProviderTimeoutError(f"{method} {redact_url(url)}: no answer within {timeout:g}s") from exc
+    except (OSError, http.client.HTTPException) as exc:
+        raise ProviderError(f"{method} {redact_url(url)}: {type(exc).__name__}: {exc}") from exc
+    finally:
+        connection.close()

@@ -1,0 +1,471 @@
+"""AWS S3: credentials, write-only presigned uploads (PUT, POST, multipart) and the calls multipart needs.
+
+Static keys (with or without a session token) sign without boto3. A profile, the default chain (SSO, instance
+roles, environment) or assuming the customer's role with an ExternalId use boto3 (``byos[s3]``); temporary
+credentials are cached and refreshed five minutes before they expire, and no URL outlives them.
+
+Multipart uploads are created, completed and aborted server side with short-lived presigned requests sent
+over plain HTTP: ``CreateMultipartUpload`` and ``CompleteMultipartUpload`` need only ``s3:PutObject``,
+``AbortMultipartUpload`` needs ``s3:AbortMultipartUpload``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+from xml.sax.saxutils import escape
+
+from byos import http
+from byos.errors import CredentialsError, InvalidInputError, ProviderError
+from byos.models import UploadOptions, UploadRequest
+from byos.providers import require
+from byos.signing.sigv4 import MAX_PART_NUMBER, MAX_UPLOAD_BYTES, S3Endpoint, SigV4Signer
+from byos.uploads import prepare
+
+if TYPE_CHECKING:
+    from byos.config import Destination, S3Destination
+
+NAME = "s3"
+MIN_PART_BYTES = 5 * 1024**2
+DEFAULT_PART_BYTES = 16 * 1024**2
+MAX_OBJECT_BYTES = 5 * 1024**4
+REFRESH_MARGIN = timedelta(minutes=5)
+ROLE_DURATION_SECONDS = 3600
+SERVER_CALL_EXPIRES = 60
+_S3_NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
+_ETAG = re.compile(r'"?[0-9A-Za-z-]{1,64}"?')
+
+
+# --- credentials ---
+
+
+@dataclass(frozen=True, slots=True)
+class AwsCredentials:
+    """A resolved set of AWS credentials.
+
+    Attributes:
+        access_key_id: The access key id (not secret: it appears in every URL).
+        secret_access_key: The secret; never shown in ``repr``.
+        session_token: The session token of temporary credentials; never shown.
+        expires_at: When temporary credentials expire (None for long-term keys).
+        source: Where they came from: ``static``, ``session``, ``profile``, ``chain`` or ``role``.
+    """
+
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+    session_token: str | None = field(default=None, repr=False)
+    expires_at: datetime | None = None
+    source: str = "static"
+
+
+_cache: dict[tuple[Any, ...], AwsCredentials] = {}
+_cache_lock = threading.Lock()
+
+
+def resolve_credentials(destination: S3Destination, *, now: datetime | None = None) -> AwsCredentials:
+    """Return the credentials ``destination`` signs with, refreshing temporary ones before they expire.
+
+    Raises:
+        CredentialsError: None found, or the role cannot be assumed.
+        MissingExtraError: A profile, the default chain or a role needs ``byos[s3]``.
+    """
+    if destination.role_arn is None and destination.access_key_id is not None:
+        assert destination.secret_access_key is not None  # noqa: S101  (config requires both together)
+        token = destination.session_token.get_secret_value() if destination.session_token else None
+        return AwsCredentials(
+            destination.access_key_id,
+            destination.secret_access_key.get_secret_value(),
+            token,
+            None,
+            "session" if token else "static",
+        )
+    cache_key = (
+        destination.role_arn,
+        destination.external_id,
+        destination.role_session_name,
+        destination.profile,
+        destination.access_key_id,
+        destination.endpoint_url,
+        destination.region,
+    )
+    moment = now or datetime.now(UTC)
+    with _cache_lock:
+        cached = _cache.get(cache_key)
+        if cached is not None and (cached.expires_at is None or cached.expires_at - moment > REFRESH_MARGIN):
+            return cached
+        fresh = _assume_role(destination) if destination.role_arn else _from_chain(destination)
+        _cache[cache_key] = fresh
+        return fresh
+
+
+def clear_credential_cache() -> None:
+    """Forget cached temporary credentials (the next presign fetches new ones)."""
+    with _cache_lock:
+        _cache.clear()
+
+
+def _session(destination: S3Destination) -> Any:  # noqa: ANN401  (boto3 ships no type information)
+    boto3 = require("boto3", feature="AWS profiles, the default credential chain and roles", extra="s3")
+    secret = destination.secret_access_key.get_secret_value() if destination.secret_access_key else None
+    token = destination.session_token.get_secret_value() if destination.session_token else None
+    try:
+        return boto3.session.Session(
+            aws_access_key_id=destination.access_key_id,
+            aws_secret_access_key=secret,
+            aws_session_token=token,
+            profile_name=destination.profile,
+            region_name=destination.region,
+        )
+    except Exception as exc:
+        raise CredentialsError(
+            f"profile: cannot be loaded ({type(exc).__name__}); check ~/.aws/config"
+        ) from exc
+
+
+def _from_chain(destination: S3Destination) -> AwsCredentials:
+    session = _session(destination)
+    try:
+        found = session.get_credentials()
+        frozen = found.get_frozen_credentials() if found is not None else None
+    except Exception as exc:
+        raise CredentialsError(
+            f"the AWS credential chain failed ({type(exc).__name__}); check the profile"
+        ) from exc
+    if frozen is None or not frozen.access_key:
+        raise CredentialsError(
+            "no AWS credentials found; set access_key_id and secret_access_key, a profile, or role_arn"
+        )
+    expiry = getattr(found, "_expiry_time", None)
+    source = "profile" if destination.profile else "chain"
+    return AwsCredentials(frozen.access_key, frozen.secret_key, frozen.token, expiry, source)
+
+
+def _assume_role(destination: S3Destination) -> AwsCredentials:
+    session = _session(destination)
+    botocore_exceptions = require("botocore.exceptions", feature="assuming an IAM role", extra="s3")
+    client = session.client("sts", region_name=destination.region, endpoint_url=destination.endpoint_url)
+    arguments: dict[str, Any] = {
+        "RoleArn": destination.role_arn,
+        "RoleSessionName": destination.role_session_name,
+        "DurationSeconds": ROLE_DURATION_SECONDS,
+    }
+    if destination.external_id is not None:
+        arguments["ExternalId"] = destination.external_id
+    try:
+        answer = client.assume_role(**arguments)["Credentials"]
+    except botocore_exceptions.ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "Error")
+        raise CredentialsError(
+            f"role_arn: assuming {destination.role_arn} was refused ({code}); check the role's trust policy "
+            "names this principal and the external id"
+        ) from exc
+    except botocore_exceptions.BotoCoreError as exc:
+        raise CredentialsError(f"role_arn: assuming the role failed ({type(exc).__name__})") from exc
+    expiry = answer["Expiration"]
+    return AwsCredentials(
+        answer["AccessKeyId"],
+        answer["SecretAccessKey"],
+        answer["SessionToken"],
+        expiry.astimezone(UTC),
+        "role",
+    )
+
+
+@lru_cache(maxsize=256)
+def _signer(access_key_id: str, secret: str, token: str | None, region: str) -> SigV4Signer:
+    return SigV4Signer(access_key_id, secret, region, session_token=token)
+
+
+@lru_cache(maxsize=256)
+def _endpoint(region: str, endpoint_url: str | None, addressing_style: str) -> S3Endpoint:
+    return S3Endpoint(region, endpoint_url, addressing_style)  # type: ignore[arg-type]
+
+
+def signer_for(destination: S3Destination, credentials: AwsCredentials) -> tuple[SigV4Signer, S3Endpoint]:
+    """Return the (cached) signer and endpoint for ``destination`` and ``credentials``."""
+    return (
+        _signer(
+            credentials.access_key_id,
+            credentials.secret_access_key,
+            credentials.session_token,
+            destination.region,
+        ),
+        _endpoint(destination.region, destination.endpoint_url, destination.addressing_style),
+    )
+
+
+def _s3(destination: Destination) -> S3Destination:
+    from byos.config import S3Destination  # noqa: PLC0415  (config is heavier than this module needs at load)
+
+    if not isinstance(destination, S3Destination):
+        raise InvalidInputError(
+            "destination", f"is a {destination.provider} destination", "pass an S3 destination"
+        )
+    return destination
+
+
+# --- presigned uploads ---
+
+
+def presign_upload(destination: Destination, options: UploadOptions) -> UploadRequest:
+    """Presign a PUT (default) or a browser form POST that writes exactly one new object.
+
+    PUT signs ``If-None-Match: *`` unless ``overwrite`` (S3 answers 412 rather than replace an object), the
+    Content-Type, size, checksums, SSE-KMS and metadata given. POST pins the exact key, Content-Type,
+    metadata and a ``content-length-range``; S3 has no conditional form upload, so POST relies on the key's
+    fresh UUID for write-once.
+    """
+    s3 = _s3(destination)
+    credentials = resolve_credentials(s3, now=options.now)
+    prepared = prepare(s3, options, credentials_expire_at=credentials.expires_at)
+    signer, endpoint = signer_for(s3, credentials)
+    if options.method == "POST":
+        if options.content_length is not None or options.checksum_sha256 or options.content_md5:
+            raise InvalidInputError(
+                "method", "a POST form cannot lock the exact length or checksum", "use PUT, or min/max_bytes"
+            )
+        post = signer.presign_post(
+            s3.bucket,
+            prepared.key,
+            expires=prepared.seconds,
+            now=prepared.now,
+            endpoint=endpoint,
+            content_type=options.content_type,
+            min_bytes=options.min_bytes if options.min_bytes is not None else 0,
+            max_bytes=prepared.max_bytes if prepared.max_bytes is not None else MAX_UPLOAD_BYTES,
+            sse_kms_key_id=s3.sse_kms_key_id,
+            metadata=prepared.metadata,
+        )
+        return UploadRequest(NAME, "POST", post.url, {}, post.fields, prepared.key, post.expires_at)
+    if options.min_bytes is not None or (options.max_bytes is not None and options.content_length is None):
+        raise InvalidInputError(
+            "max_bytes",
+            "a presigned PUT cannot enforce a size range",
+            "pass content_length, or use method POST",
+        )
+    put = signer.presign_put(
+        s3.bucket,
+        prepared.key,
+        expires=prepared.seconds,
+        now=prepared.now,
+        endpoint=endpoint,
+        content_type=options.content_type,
+        content_length=options.content_length,
+        content_md5=options.content_md5,
+        checksum_sha256=options.checksum_sha256,
+        if_none_match=not options.overwrite,
+        sse_kms_key_id=s3.sse_kms_key_id,
+        metadata=prepared.metadata,
+    )
+    return UploadRequest(NAME, "PUT", put.url, put.headers, {}, prepared.key, put.expires_at)
+
+
+# --- multipart uploads ---
+
+
+def plan_parts(size: int, part_size: int | None = None) -> tuple[int, int]:
+    """Choose a part size for an upload of ``size`` bytes: returns ``(part_size, part_count)``.
+
+    Parts are 5 MiB..5 GiB (the last may be smaller) and at most 10,000. The default is 16 MiB, grown in
+    whole MiB until the file fits in 10,000 parts.
+
+    Raises:
+        InvalidInputError: ``size`` is over 5 TiB, or ``part_size`` breaks S3's limits.
+    """
+    if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= MAX_OBJECT_BYTES:
+        raise InvalidInputError("size", f"{size!r} is not 1 byte..5 TiB", "S3 objects are at most 5 TiB")
+    if part_size is None:
+        needed = math.ceil(size / MAX_PART_NUMBER)
+        part_size = max(DEFAULT_PART_BYTES, math.ceil(needed / 1024**2) * 1024**2)
+    elif not MIN_PART_BYTES <= part_size <= MAX_UPLOAD_BYTES:
+        raise InvalidInputError(
+            "part_size", f"{part_size} is outside 5 MiB..5 GiB", "choose a part size in range"
+        )
+    count = math.ceil(size / part_size)
+    if count > MAX_PART_NUMBER:
+        raise InvalidInputError(
+            "part_size",
+            f"{part_size} bytes needs {count} parts, over 10000",
+            "choose larger parts or omit it",
+        )
+    return part_size, count
+
+
+@dataclass(frozen=True, slots=True)
+class MultipartUpload:
+    """A multipart upload created server side, with every part presigned.
+
+    Attributes:
+        key: The object key.
+        multipart_id: S3's ``UploadId``.
+        part_size: Size of every part but the last.
+        size: The whole file's size.
+        parts: One presigned PUT per part, in order; the browser sends part ``i`` (1-based) to ``parts[i-1]``
+            and keeps each answer's ``ETag`` header for :func:`complete_multipart`.
+        expires_at: When the part URLs expire.
+    """
+
+    key: str
+    multipart_id: str = field(repr=False)
+    part_size: int
+    size: int
+    parts: tuple[UploadRequest, ...] = field(repr=False)
+    expires_at: datetime
+
+
+def start_multipart(
+    destination: Destination,
+    options: UploadOptions,
+    size: int,
+    *,
+    part_size: int | None = None,
+    timeout: float = http.DEFAULT_TIMEOUT,
+) -> MultipartUpload:
+    """Create a multipart upload and presign all of its part URLs in one batch.
+
+    Raises:
+        InvalidInputError: A bad argument (nothing is sent).
+        ProviderError: S3 refused to create the upload.
+    """
+    s3 = _s3(destination)
+    chosen, count = plan_parts(size, part_size)
+    credentials = resolve_credentials(s3, now=options.now)
+    prepared = prepare(s3, options, credentials_expire_at=credentials.expires_at)
+    signer, endpoint = signer_for(s3, credentials)
+    headers: dict[str, str] = {}
+    if options.content_type is not None:
+        headers["Content-Type"] = options.content_type
+    if s3.sse_kms_key_id is not None:
+        headers["x-amz-server-side-encryption"] = "aws:kms"
+        headers["x-amz-server-side-encryption-aws-kms-key-id"] = s3.sse_kms_key_id
+    for name, value in prepared.metadata.items():
+        headers[f"x-amz-meta-{name}"] = value
+    object_url = endpoint.object_url(s3.bucket, prepared.key)
+    url = signer.presign_url(
+        "POST",
+        object_url,
+        signed_headers={name.lower(): value for name, value in headers.items()},
+        query={"uploads": ""},
+        expires=SERVER_CALL_EXPIRES,
+        now=prepared.now,
+    )
+    answer = http.send("POST", url, headers=headers, timeout=timeout)
+    _raise_for_error(answer, "CreateMultipartUpload")
+    multipart_id = _xml_text(answer.body, "UploadId")
+    if not multipart_id:
+        raise ProviderError("CreateMultipartUpload: S3 answered without an UploadId")
+    parts = []
+    for number in range(1, count + 1):
+        length = min(chosen, size - (number - 1) * chosen)
+        part = signer.presign_upload_part(
+            s3.bucket,
+            prepared.key,
+            upload_id=multipart_id,
+            part_number=number,
+            expires=prepared.seconds,
+            now=prepared.now,
+            endpoint=endpoint,
+            content_length=length,
+        )
+        parts.append(UploadRequest(NAME, "PUT", part.url, part.headers, {}, prepared.key, part.expires_at))
+    return MultipartUpload(prepared.key, multipart_id, chosen, size, tuple(parts), prepared.expires_at)
+
+
+def complete_multipart(
+    destination: Destination,
+    upload: MultipartUpload,
+    etags: Sequence[str],
+    *,
+    overwrite: bool = False,
+    timeout: float = http.DEFAULT_TIMEOUT,
+) -> None:
+    """Complete ``upload`` with the ETags the browser collected, in part order.
+
+    Write-once unless ``overwrite``: S3 refuses (412) to complete over an existing object.
+
+    Raises:
+        InvalidInputError: The ETags do not match the parts (nothing is sent).
+        ProviderError: S3 refused to complete.
+    """
+    if len(etags) != len(upload.parts):
+        raise InvalidInputError(
+            "etags", f"got {len(etags)} for {len(upload.parts)} parts", "send one ETag per part, in order"
+        )
+    body = ["<CompleteMultipartUpload>"]
+    for number, etag in enumerate(etags, start=1):
+        if not isinstance(etag, str) or not _ETAG.fullmatch(etag):
+            raise InvalidInputError(
+                "etags", f"part {number} has a malformed ETag", "pass the ETag header as sent"
+            )
+        quoted = etag if etag.startswith('"') else f'"{etag}"'
+        body.append(f"<Part><PartNumber>{number}</PartNumber><ETag>{escape(quoted)}</ETag></Part>")
+    body.append("</CompleteMultipartUpload>")
+    headers = {} if overwrite else {"If-None-Match": "*"}
+    url = _server_call_url(destination, upload, "POST", headers)
+    answer = http.send("POST", url, headers=headers, body="".join(body).encode("utf-8"), timeout=timeout)
+    _raise_for_error(answer, "CompleteMultipartUpload")
+
+
+def abort_multipart(
+    destination: Destination, upload: MultipartUpload, *, timeout: float = http.DEFAULT_TIMEOUT
+) -> None:
+    """Abort ``upload`` so S3 frees its parts (needs ``s3:AbortMultipartUpload``).
+
+    Raises:
+        ProviderError: S3 refused to abort.
+    """
+    url = _server_call_url(destination, upload, "DELETE", {})
+    answer = http.send("DELETE", url, timeout=timeout)
+    if answer.status != 404:  # already gone is what we wanted
+        _raise_for_error(answer, "AbortMultipartUpload")
+
+
+def _server_call_url(
+    destination: Destination, upload: MultipartUpload, method: str, headers: Mapping[str, str]
+) -> str:
+    s3 = _s3(destination)
+    now = datetime.now(UTC)
+    credentials = resolve_credentials(s3, now=now)
+    signer, endpoint = signer_for(s3, credentials)
+    return signer.presign_url(
+        method,
+        endpoint.object_url(s3.bucket, upload.key),
+        signed_headers={name.lower(): value for name, value in headers.items()},
+        query={"uploadId": upload.multipart_id},
+        expires=SERVER_CALL_EXPIRES,
+        now=now,
+    )
+
+
+def _raise_for_error(answer: http.Response, operation: str) -> None:
+    code = _xml_text(answer.body, "Code") if answer.body else ""
+    if 200 <= answer.status < 300 and not code:
+        return
+    label = code or f"HTTP {answer.status}"
+    hints = {
+        "AccessDenied": "grant s3:PutObject (and s3:AbortMultipartUpload) on the prefix; see `byos policy`",
+        "PreconditionFailed": "an object with this key exists; write-once uploads never replace it",
+        "NoSuchUpload": "the multipart upload was completed or aborted already",
+        "SignatureDoesNotMatch": "the secret access key does not match the access key id",
+    }
+    raise ProviderError(f"{operation}: S3 answered {label}; {hints.get(code, 'see the S3 error code')}")
+
+
+def _xml_text(body: bytes, tag: str) -> str:
+    try:
+        root = ET.fromstring(body)  # noqa: S314  (S3's answer; expat refuses entity expansion bombs)
+    except ET.ParseError:
+        return ""
+    if root.tag.removeprefix(_S3_NS) == tag:
+        return root.text or ""
+    found = root.find(f".//{_S3_NS}{tag}")
+    if found is None:
+        found = root.find(f".//{tag}")
+    return (found.text or "") if found is not None else ""

@@ -1,0 +1,176 @@
+"""Presign write-only uploads on any provider: the one function import services call, and shared rules.
+
+:func:`presign_upload` works on every destination alike; what belongs to one provider (multipart on S3,
+block uploads on Azure, resumable uploads on GCS) lives in that provider's module.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Literal
+
+from byos.errors import CredentialsError, InvalidInputError
+from byos.keys import KeyLayout, metadata_filename
+from byos.models import UploadOptions, UploadRequest
+from byos.providers import get_provider
+
+if TYPE_CHECKING:
+    from byos.config import Destination
+
+MAX_LIFETIME = timedelta(days=7)
+ORIGINAL_FILENAME = "original-filename"
+_METADATA_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
+
+
+def presign_upload(
+    destination: Destination,
+    filename: str,
+    *,
+    content_type: str | None = None,
+    content_length: int | None = None,
+    min_bytes: int | None = None,
+    max_bytes: int | None = None,
+    checksum_sha256: str | None = None,
+    content_md5: str | None = None,
+    overwrite: bool = False,
+    expires: timedelta | None = None,
+    method: Literal["PUT", "POST"] = "PUT",
+    upload_id: str | None = None,
+    import_id: str | None = None,
+    metadata: Mapping[str, str] | None = None,
+    now: datetime | None = None,
+) -> UploadRequest:
+    """Presign one upload that can write exactly one new object and nothing else.
+
+    The key comes from the destination's layout (the file name sanitised); the original name is kept in the
+    object's metadata. Every option is signed, so a client that deviates is refused. See
+    :class:`~byos.models.UploadOptions` for the meaning of each argument.
+
+    Returns:
+        The request to hand the browser: method, URL, headers to send, form fields (POST), key and the true
+        expiry (never past the credentials' own expiry).
+
+    Raises:
+        InvalidInputError: A bad argument (nothing is sent).
+        CredentialsError: No usable credentials, or they expire too soon.
+        MissingExtraError: The credentials need an SDK that is not installed.
+    """
+    options = UploadOptions(
+        filename=filename,
+        content_type=content_type,
+        content_length=content_length,
+        min_bytes=min_bytes,
+        max_bytes=max_bytes,
+        checksum_sha256=checksum_sha256,
+        content_md5=content_md5,
+        overwrite=overwrite,
+        expires=expires,
+        method=method,
+        upload_id=upload_id,
+        import_id=import_id,
+        metadata=dict(metadata or {}),
+        now=now,
+    )
+    return get_provider(destination.provider).presign_upload(destination, options)
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """What every provider derives from the options the same way.
+
+    Attributes:
+        key: The object key.
+        metadata: Object metadata, the original file name first (lower-case names).
+        now: Signing time (aware, UTC, whole seconds).
+        seconds: The URL's lifetime in whole seconds.
+        expires_at: ``now + seconds``.
+        max_bytes: The size limit in force (options, else the destination's), or None.
+    """
+
+    key: str
+    metadata: Mapping[str, str]
+    now: datetime
+    seconds: int
+    expires_at: datetime
+    max_bytes: int | None
+
+
+def prepare(
+    destination: Destination, options: UploadOptions, *, credentials_expire_at: datetime | None = None
+) -> Prepared:
+    """Validate the shared options and derive key, metadata and lifetime.
+
+    The lifetime is min(requested, time left on the credentials, 7 days); asking for more than 7 days, or for
+    less than a second, is an error.
+
+    Raises:
+        InvalidInputError: A bad option.
+        CredentialsError: The credentials have expired or expire within a second.
+    """
+    if options.method not in ("PUT", "POST"):
+        raise InvalidInputError("method", f"{options.method!r} is not supported", "use PUT or POST")
+    now = _utc_now(options.now)
+    requested = destination.expires if options.expires is None else options.expires
+    if not timedelta(seconds=1) <= requested <= MAX_LIFETIME:
+        raise InvalidInputError(
+            "expires", "must be between 1 second and 7 days", "ask for a shorter lifetime"
+        )
+    seconds = int(requested.total_seconds())
+    if credentials_expire_at is not None:
+        left = math.floor((credentials_expire_at - now).total_seconds())
+        if left < 1:
+            raise CredentialsError(
+                "the credentials have expired; refresh them (or re-assume the role) and retry"
+            )
+        seconds = min(seconds, left)
+    _check_sizes(options)
+    max_bytes = options.max_bytes if options.max_bytes is not None else destination.max_upload_bytes
+    if options.content_length is not None and max_bytes is not None and options.content_length > max_bytes:
+        raise InvalidInputError(
+            "content_length",
+            f"{options.content_length} is over the limit of {max_bytes} bytes",
+            "split the file",
+        )
+    layout = KeyLayout.from_destination(destination)
+    key = layout.raw_key(options.filename, upload_id=options.upload_id, import_id=options.import_id, when=now)
+    metadata = {ORIGINAL_FILENAME: metadata_filename(options.filename)}
+    for name, value in options.metadata.items():
+        lowered = name.lower()
+        if not lowered or not set(lowered) <= _METADATA_NAME_CHARS or lowered == ORIGINAL_FILENAME:
+            raise InvalidInputError(
+                "metadata",
+                f"name {name!r} is not allowed",
+                "use letters, digits and '-' (not original-filename)",
+            )
+        if not isinstance(value, str) or not value.isascii() or not value.isprintable():
+            raise InvalidInputError(
+                "metadata", f"value of {name!r} is not printable ASCII", "percent-encode it"
+            )
+        metadata[lowered] = value
+    return Prepared(key, metadata, now, seconds, now + timedelta(seconds=seconds), max_bytes)
+
+
+def _utc_now(now: datetime | None) -> datetime:
+    if now is None:
+        return datetime.now(UTC).replace(microsecond=0)
+    if now.tzinfo is None:
+        raise InvalidInputError("now", "must be timezone-aware", "pass datetime.now(UTC)")
+    return now.astimezone(UTC).replace(microsecond=0)
+
+
+def _check_sizes(options: UploadOptions) -> None:
+    for name in ("content_length", "min_bytes", "max_bytes"):
+        value = getattr(options, name)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+            raise InvalidInputError(
+                name, f"{value!r} is not a byte count", "pass a whole number of bytes, 0 or more"
+            )
+    if (
+        options.min_bytes is not None
+        and options.max_bytes is not None
+        and options.min_bytes > options.max_bytes
+    ):
+        raise InvalidInputError("min_bytes", "is larger than max_bytes", "swap or fix the limits")
