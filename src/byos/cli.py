@@ -18,7 +18,10 @@ from byos import __version__
 from byos.errors import ByosError, ConfigError, InvalidInputError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from byos.config import Destination
+    from byos.models import Report
 
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
@@ -100,6 +103,70 @@ def _cmd_presign(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_check(args: argparse.Namespace) -> int:
+    from byos.checker import check_setup  # noqa: PLC0415
+    from byos.checker.render import print_report, report_json  # noqa: PLC0415
+
+    if args.fleet:
+        return _check_fleet(args)
+    if not args.config:
+        raise InvalidInputError("--config", "is required", "pass --config FILE or --fleet DIR")
+    destination = _load(args.config)
+    report = check_setup(destination, args.origin or None, timeout=args.timeout, deadline=args.deadline)
+    if args.json:
+        sys.stdout.write(report_json(report) + "\n")
+    else:
+        from rich.console import Console  # noqa: PLC0415
+
+        print_report(report, Console())
+    return _check_exit(report.strict_ok if args.strict else report.ok)
+
+
+def _check_exit(ok: bool) -> int:
+    return EXIT_OK if ok else EXIT_CHECK_FAILED
+
+
+def _check_fleet(args: argparse.Namespace) -> int:
+    from rich.console import Console  # noqa: PLC0415
+    from rich.progress import Progress  # noqa: PLC0415
+
+    from byos.checker import check_fleet, config_failure  # noqa: PLC0415
+    from byos.checker.render import summary_line  # noqa: PLC0415
+    from byos.config import load_fleet  # noqa: PLC0415
+
+    loaded = load_fleet(args.fleet)
+    if not loaded:
+        raise InvalidInputError(
+            "--fleet", f"{args.fleet} holds no *.toml destinations", "point it at a folder"
+        )
+    reports = [config_failure(path.stem, item) for path, item in loaded if isinstance(item, ConfigError)]
+    destinations = [item for _, item in loaded if not isinstance(item, ConfigError)]
+    err = Console(stderr=True)
+    out = Console()
+    for report in reports:
+        _emit(report, args.json, out)
+    with Progress(console=err, transient=True, disable=args.json and not err.is_terminal) as progress:
+        task = progress.add_task("checking destinations", total=len(destinations))
+        for report in check_fleet(
+            destinations, concurrency=args.concurrency, timeout=args.timeout, deadline=args.deadline
+        ):
+            reports.append(report)
+            progress.advance(task)
+            _emit(report, args.json, out)
+    err.print(summary_line(reports))
+    return _check_exit(all(r.strict_ok if args.strict else r.ok for r in reports))
+
+
+def _emit(report: Report, as_json: bool, out: Console) -> None:
+    from byos.checker.render import print_report, report_json  # noqa: PLC0415
+
+    if as_json:
+        sys.stdout.write(report_json(report) + "\n")
+        sys.stdout.flush()
+    else:
+        print_report(report, out)
+
+
 # --- parser ---
 
 
@@ -146,6 +213,18 @@ def build_parser() -> argparse.ArgumentParser:
     presign.add_argument("--import-id", help="the import id, for key templates that use it")
     presign.add_argument("--json", action="store_true", help="print the whole request as JSON")
     presign.set_defaults(handler=_cmd_presign)
+
+    check = commands.add_parser("check", help="check a destination works for browser uploads, and no more")
+    target = check.add_mutually_exclusive_group(required=True)
+    target.add_argument("--config", help="destination TOML file")
+    target.add_argument("--fleet", help="folder of destination TOML files, checked concurrently")
+    check.add_argument("--origin", action="append", help="browser origin for the CORS check (repeatable)")
+    check.add_argument("--json", action="store_true", help="print JSON (one line per destination)")
+    check.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+    check.add_argument("--concurrency", type=int, default=8, help="destinations checked at once (fleet)")
+    check.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for one network call")
+    check.add_argument("--deadline", type=float, default=60.0, help="seconds for a destination's whole check")
+    check.set_defaults(handler=_cmd_check)
 
     return parser
 

@@ -95,6 +95,7 @@ class UploadOptions:
         import_id: The caller's import id, for key templates that use it.
         metadata: Extra object metadata (names of letters, digits and ``-``).
         now: The signing time (UTC now when None); pass it to freeze the clock.
+        probe: Write a setup-check probe: the key is a fresh name in the destination's reserved probe folder.
     """
 
     filename: str
@@ -111,6 +112,7 @@ class UploadOptions:
     import_id: str | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)
     now: datetime | None = None
+    probe: bool = False
 
 
 def _iso(moment: datetime) -> str:

@@ -135,7 +135,12 @@ def prepare(
             "split the file",
         )
     layout = KeyLayout.from_destination(destination)
-    key = layout.raw_key(options.filename, upload_id=options.upload_id, import_id=options.import_id, when=now)
+    if options.probe:
+        key = layout.probe_key(options.upload_id)
+    else:
+        key = layout.raw_key(
+            options.filename, upload_id=options.upload_id, import_id=options.import_id, when=now
+        )
     metadata = {ORIGINAL_FILENAME: metadata_filename(options.filename)}
     for name, value in options.metadata.items():
         lowered = name.lower()

@@ -1,0 +1,203 @@
+"""The setup checker: prove a customer's bucket takes browser uploads and grants no more than writing.
+
+:func:`check_setup` runs every check in order and returns a :class:`~byos.models.Report`; it never raises
+for a failing check. Every network call has a timeout and the whole run has a deadline: checks that cannot
+start in time are reported as failed, not left hanging. :func:`check_fleet` checks many destinations at once.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Protocol, cast
+
+from byos import http
+from byos.checker import common
+from byos.checker.context import CheckContext, DeadlineExceededError
+from byos.checker.outcome import Outcome, failed, passed, skipped
+from byos.errors import ByosError, CredentialsError, MissingExtraError, ProviderError, ProviderTimeoutError
+from byos.models import CheckResult, Report, Status
+
+if TYPE_CHECKING:
+    from byos.config import Destination
+
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_DEADLINE = 60.0
+CHECK_IDS = (
+    "config",
+    "credentials",
+    "bucket.exists",
+    "bucket.region",
+    "upload",
+    "write_once",
+    "least_privilege",
+    "cors",
+    "public_access",
+    "encryption",
+    "clock",
+    "lifetime",
+)
+_NEEDS_CREDENTIALS = frozenset(
+    {"bucket.exists", "bucket.region", "upload", "write_once", "least_privilege", "cors", "encryption"}
+)
+_NEEDS_BUCKET = frozenset({"bucket.region", "upload", "write_once", "least_privilege", "cors", "encryption"})
+
+
+class ProviderChecks(Protocol):
+    """The checks whose method differs per provider (a module in ``byos.checker``)."""
+
+    def credentials(self, ctx: CheckContext) -> Outcome:
+        """Authenticate, name the signing mode, and leave ``credentials_expire_at`` in ``ctx.state``."""
+        ...
+
+    def bucket_exists(self, ctx: CheckContext) -> Outcome:
+        """The bucket or container exists and is reachable."""
+        ...
+
+    def bucket_region(self, ctx: CheckContext) -> Outcome:
+        """The bucket's region equals the configured one."""
+        ...
+
+    def least_privilege(self, ctx: CheckContext) -> Outcome:
+        """Reading, listing and deleting with the uploader's credentials are refused."""
+        ...
+
+    def anonymous_urls(self, ctx: CheckContext) -> dict[str, str]:
+        """URLs to list the bucket and read the probe without credentials."""
+        ...
+
+    def encryption(self, ctx: CheckContext) -> Outcome:
+        """Default encryption at rest, where the credentials may read it."""
+        ...
+
+
+def provider_checks(provider: str) -> ProviderChecks:
+    """Return the check module of ``provider``."""
+    return cast("ProviderChecks", importlib.import_module(f"byos.checker.{provider}"))
+
+
+def check_setup(
+    destination: Destination,
+    origins: Sequence[str] | None = None,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    deadline: float = DEFAULT_DEADLINE,
+    clock: Callable[[], datetime] | None = None,
+    transport: Callable[..., http.Response] | None = None,
+) -> Report:
+    """Check that ``destination`` works for browser uploads and grants no more than it should.
+
+    Args:
+        destination: The destination to check.
+        origins: Browser origins for the CORS check; the destination's ``origins`` when None.
+        timeout: Longest wait for one network call, in seconds.
+        deadline: Longest time for the whole check, in seconds.
+        clock: The local clock (UTC); tests inject skew here.
+        transport: Sends one HTTP request (default :func:`byos.http.send`).
+
+    Returns:
+        One result per check id, in :data:`CHECK_IDS` order. Never raises for a failing check.
+    """
+    ctx = CheckContext(
+        destination=destination,
+        origins=list(destination.origins if origins is None else origins),
+        timeout=timeout,
+        deadline=time.monotonic() + deadline,
+        clock=clock or (lambda: datetime.now(UTC)),
+        transport=transport or http.send,
+    )
+    try:
+        provider = provider_checks(destination.provider)
+    except ImportError as exc:  # pragma: no cover - every provider has a module
+        result = CheckResult("config", Status.FAIL, f"no checks for provider {destination.provider}: {exc}")
+        return Report(destination.label, (result,))
+    steps: dict[str, Callable[[CheckContext], Outcome]] = {
+        "config": lambda _: passed(f"{destination.provider} destination {destination.label} loaded"),
+        "credentials": provider.credentials,
+        "bucket.exists": provider.bucket_exists,
+        "bucket.region": provider.bucket_region,
+        "upload": common.upload,
+        "write_once": common.write_once,
+        "least_privilege": provider.least_privilege,
+        "cors": common.cors,
+        "public_access": lambda c: common.public_access(c, provider.anonymous_urls(c)),
+        "encryption": provider.encryption,
+        "clock": common.clock,
+        "lifetime": common.lifetime,
+    }
+    results: list[CheckResult] = []
+    for check_id in CHECK_IDS:
+        results.append(_run_one(ctx, check_id, steps[check_id], results, deadline))
+    return Report(destination.label, tuple(results))
+
+
+def _run_one(
+    ctx: CheckContext,
+    check_id: str,
+    step: Callable[[CheckContext], Outcome],
+    earlier: list[CheckResult],
+    deadline: float,
+) -> CheckResult:
+    status = {result.id: result.status for result in earlier}
+    started = time.monotonic()
+    if status.get("credentials") is Status.FAIL and check_id in _NEEDS_CREDENTIALS:
+        outcome = skipped("skipped: the credentials did not work")
+    elif status.get("bucket.exists") is Status.FAIL and check_id in _NEEDS_BUCKET:
+        outcome = skipped("skipped: the bucket is missing or unreachable")
+    elif ctx.remaining() <= 0:
+        outcome = failed(f"not run: the check's deadline of {deadline:g} s was reached", "retry later")
+    else:
+        outcome = _guarded(ctx, step)
+    if ctx.state.pop("throttled", None) and outcome.status is Status.FAIL:
+        outcome = failed(outcome.message + " (the service kept throttling, HTTP 429/503)", "retry later")
+    return CheckResult(
+        check_id, outcome.status, outcome.message, outcome.remediation, (time.monotonic() - started) * 1000
+    )
+
+
+def _guarded(ctx: CheckContext, step: Callable[[CheckContext], Outcome]) -> Outcome:  # noqa: PLR0911  (one return per error kind)
+    """Run one check; turn every error into a failed outcome (messages carry no secrets or URLs)."""
+    try:
+        return step(ctx)
+    except DeadlineExceededError:
+        return failed("not finished: the check's deadline was reached", "retry; check the endpoint answers")
+    except ProviderTimeoutError:
+        return failed(
+            f"the storage service did not answer within {ctx.timeout:g} s",
+            "check endpoint_url and the network path",
+        )
+    except MissingExtraError as exc:
+        return skipped(str(exc))
+    except CredentialsError as exc:
+        return failed(str(exc), "fix the credentials in the destination")
+    except ProviderError as exc:
+        return failed(str(exc), "check endpoint_url and that the service is reachable")
+    except ByosError as exc:
+        return failed(str(exc), "fix the destination's settings")
+    except Exception as exc:  # noqa: BLE001  (the checker reports, it never raises)
+        return failed(f"unexpected {type(exc).__name__}", "report this; run with a debugger for details")
+
+
+def check_fleet(
+    destinations: Iterable[Destination],
+    *,
+    concurrency: int = 8,
+    timeout: float = DEFAULT_TIMEOUT,
+    deadline: float = DEFAULT_DEADLINE,
+) -> Iterator[Report]:
+    """Check many destinations, ``concurrency`` at a time; yields each report as it completes."""
+    from concurrent.futures import as_completed  # noqa: PLC0415
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="byos-check") as pool:
+        futures = [pool.submit(check_setup, d, timeout=timeout, deadline=deadline) for d in destinations]
+        for future in as_completed(futures):
+            yield future.result()
+
+
+def config_failure(label: str, error: ByosError) -> Report:
+    """The report of a destination whose configuration did not load."""
+    result = CheckResult("config", Status.FAIL, str(error), "fix the configuration file", 0.0)
+    return Report(label, (result,))

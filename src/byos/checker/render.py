@@ -1,0 +1,64 @@
+"""Render setup reports for people (a rich table) and for programs (JSON)."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from byos.models import Report, Status
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+STYLES = {Status.PASS: "bold green", Status.WARN: "bold yellow", Status.FAIL: "bold red", Status.SKIP: "dim"}
+
+
+def report_table(report: Report) -> Table:
+    """A table with one row per check: id, status, what was found, what to do."""
+    verdict = "OK" if report.ok else "FAILED"
+    table = Table(
+        title=f"{report.destination}: {verdict}", title_justify="left", expand=True, show_lines=False
+    )
+    table.add_column("check", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("finding", ratio=3)
+    table.add_column("what to do", ratio=2)
+    table.add_column("ms", justify="right", no_wrap=True)
+    for check in report.checks:
+        table.add_row(
+            check.id,
+            Text(check.status.value, style=STYLES[check.status]),
+            check.message,
+            check.remediation,
+            f"{check.duration_ms:.0f}",
+        )
+    return table
+
+
+def print_report(report: Report, console: Console) -> None:
+    """Print one report as a table followed by a one-line summary."""
+    console.print(report_table(report))
+    console.print(summary_line([report]))
+
+
+def summary_line(reports: Iterable[Report]) -> str:
+    """``N destinations: N ok, N failed; checks: N pass, N warn, N fail, N skip``."""
+    reports = list(reports)
+    counts = dict.fromkeys(Status, 0)
+    for report in reports:
+        for check in report.checks:
+            counts[check.status] += 1
+    ok = sum(1 for r in reports if r.ok)
+    return (
+        f"{len(reports)} destination{'s' if len(reports) != 1 else ''}: {ok} ok, {len(reports) - ok} failed; "
+        "checks: " + ", ".join(f"{counts[s]} {s.value}" for s in Status)
+    )
+
+
+def report_json(report: Report) -> str:
+    """The report as one line of JSON (the CLI contract)."""
+    return json.dumps(report.to_dict(), ensure_ascii=False)

@@ -1,0 +1,205 @@
+"""S3 checks: credentials, bucket existence and region, least privilege, anonymous URLs, default encryption.
+
+Existence and region use a presigned ``HEAD`` on the bucket (S3 names the bucket's region in
+``x-amz-bucket-region`` even when it refuses, so write-only credentials suffice). Least privilege and
+encryption use header-signed SDK calls (``byos[s3]``), exactly as an attacker holding the keys would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC
+from typing import TYPE_CHECKING, Any
+
+from byos import http
+from byos.checker.common import policy_hint
+from byos.checker.outcome import Outcome, failed, passed, skipped, warned
+from byos.config import S3Destination
+from byos.errors import CredentialsError, ProviderError, ProviderTimeoutError
+from byos.providers import require
+from byos.providers import s3 as provider
+
+if TYPE_CHECKING:
+    from byos.checker.context import CheckContext
+
+_BAD_CREDENTIALS = frozenset(
+    {"InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken", "InvalidClientTokenId"}
+)
+_LEGACY_LOCATIONS = {"": "us-east-1", "EU": "eu-west-1"}
+
+
+def _dest(ctx: CheckContext) -> S3Destination:
+    assert isinstance(ctx.destination, S3Destination)  # noqa: S101  (the runner picks this module by provider)
+    return ctx.destination
+
+
+def credentials(ctx: CheckContext) -> Outcome:
+    """Resolve the credentials and prove S3 accepts them (an AccessDenied still proves who we are)."""
+    dest = _dest(ctx)
+    found = provider.resolve_credentials(dest, now=ctx.clock())
+    ctx.state["credentials_expire_at"] = found.expires_at
+    mode = {
+        "static": "long-term access key",
+        "session": "temporary keys with a session token",
+        "profile": f"profile {dest.profile}",
+        "chain": "the AWS default credential chain",
+        "role": f"role {dest.role_arn}",
+    }[found.source]
+    code = _sdk_error_code(lambda c: c.get_bucket_location(Bucket=dest.bucket), ctx, found)
+    if code in _BAD_CREDENTIALS:
+        return failed(
+            f"S3 rejected the credentials ({code}) from {mode}",
+            "check the access key id and secret (or the role and its session) and that they are active",
+        )
+    return passed(f"S3 accepted the credentials ({mode}, key {found.access_key_id[:4]}…)")
+
+
+def bucket_exists(ctx: CheckContext) -> Outcome:
+    """A presigned HEAD on the bucket: 200 or 403 mean it exists, 404 that it does not."""
+    answer = _head_bucket(ctx)
+    region = answer.header("x-amz-bucket-region")
+    if region:
+        ctx.state["bucket_region"] = region
+    dest = _dest(ctx)
+    if answer.status == 404:
+        return failed(
+            f"bucket {dest.bucket} does not exist (HTTP 404)",
+            "create the bucket, or fix bucket (and region) in the destination",
+        )
+    if answer.status in (200, 301, 307, 400, 403):
+        note = {
+            200: "",
+            403: " (HEAD refused, as write-only credentials should be)",
+        }.get(answer.status, f" (HTTP {answer.status}: it lives in another region)")
+        return passed(f"bucket {dest.bucket} exists{note}")
+    return failed(f"bucket {dest.bucket} could not be reached (HTTP {answer.status})", "check endpoint_url")
+
+
+def bucket_region(ctx: CheckContext) -> Outcome:
+    """The region S3 names for the bucket must be the configured one."""
+    dest = _dest(ctx)
+    region = ctx.state.get("bucket_region") or _head_bucket(ctx).header("x-amz-bucket-region")
+    if not region:
+        return skipped("S3 did not name the bucket's region (no x-amz-bucket-region header)")
+    if region != dest.region:
+        return failed(
+            f"bucket {dest.bucket} is in {region}, not in the configured {dest.region}; importers refuse "
+            "cross-region uploads",
+            f"set region = {region!r} in the destination (or use a bucket in {dest.region})",
+        )
+    return passed(f"bucket {dest.bucket} is in {region}, as configured")
+
+
+def least_privilege(ctx: CheckContext) -> Outcome:
+    """With the uploader's credentials, reading, listing and deleting must all be refused."""
+    dest = _dest(ctx)
+    probe = ctx.state.get("probe")
+    key = probe.key if probe is not None else f"{dest.prefix}{dest.probe_prefix}absent.txt"
+    found = provider.resolve_credentials(dest, now=ctx.clock())
+    trials = {
+        "read": lambda c: c.get_object(Bucket=dest.bucket, Key=key)["Body"].read(1),
+        "list": lambda c: c.list_objects_v2(Bucket=dest.bucket, Prefix=dest.prefix, MaxKeys=1),
+        "delete": lambda c: c.delete_object(Bucket=dest.bucket, Key=key),
+    }
+    allowed = []
+    for name, call in trials.items():
+        code = _sdk_error_code(call, ctx, found)
+        if code in (None, "NoSuchKey"):
+            allowed.append(name)
+    if allowed:
+        return warned(
+            f"the uploader's credentials can also {', '.join(allowed)}; the customer was promised write-only",
+            policy_hint("IAM policy"),
+        )
+    return passed("reading, listing and deleting with the uploader's credentials were refused")
+
+
+def anonymous_urls(ctx: CheckContext) -> dict[str, str]:
+    """The bucket listing and the probe object, without credentials."""
+    dest = _dest(ctx)
+    _, endpoint = provider.signer_for(dest, provider.AwsCredentials("ANONYMOUS", "-"))
+    probe = ctx.state.get("probe")
+    key = probe.key if probe is not None else f"{dest.prefix}{dest.probe_prefix}absent.txt"
+    return {
+        "list": endpoint.post_url(dest.bucket).rstrip("/") + "/?list-type=2",
+        "read": endpoint.object_url(dest.bucket, key),
+    }
+
+
+def encryption(ctx: CheckContext) -> Outcome:
+    """Default encryption, where the credentials may read it."""
+    dest = _dest(ctx)
+    found = provider.resolve_credentials(dest, now=ctx.clock())
+    answer: dict[str, Any] = {}
+
+    def read(client: Any) -> None:  # noqa: ANN401  (boto3 ships no type information)
+        answer.update(client.get_bucket_encryption(Bucket=dest.bucket))
+
+    code = _sdk_error_code(read, ctx, found)
+    if code == "AccessDenied":
+        return skipped(
+            "the credentials may not read the bucket's encryption settings (a write-only uploader should not)"
+        )
+    if code == "ServerSideEncryptionConfigurationNotFoundError":
+        return passed("no custom default encryption; S3 encrypts every new object with SSE-S3")
+    if code is not None:
+        return skipped(f"the encryption settings could not be read ({code})")
+    rules = answer.get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
+    algorithms = sorted(
+        {r.get("ApplyServerSideEncryptionByDefault", {}).get("SSEAlgorithm", "?") for r in rules}
+    )
+    suffix = "; uploads also ask for SSE-KMS" if dest.sse_kms_key_id else ""
+    return passed(f"default encryption: {', '.join(algorithms) or 'SSE-S3'}{suffix}")
+
+
+# --- plumbing ---
+
+
+def _head_bucket(ctx: CheckContext) -> http.Response:
+    dest = _dest(ctx)
+    found = provider.resolve_credentials(dest, now=ctx.clock())
+    signer, endpoint = provider.signer_for(dest, found)
+    url = signer.presign_url(
+        "HEAD", endpoint.post_url(dest.bucket), expires=60, now=ctx.clock().astimezone(UTC)
+    )
+    return ctx.send("HEAD", url)
+
+
+def _sdk_error_code(
+    call: Callable[[Any], object], ctx: CheckContext, found: provider.AwsCredentials
+) -> str | None:
+    """Run ``call(client)``; return None on success, else the S3 error code."""
+    boto3 = require("boto3", feature="the S3 least-privilege and encryption checks", extra="s3")
+    botocore_config = require("botocore.config", feature="the S3 checks", extra="s3")
+    exceptions = require("botocore.exceptions", feature="the S3 checks", extra="s3")
+    dest = _dest(ctx)
+    timeout = ctx.call_timeout()
+    client = boto3.client(
+        "s3",
+        region_name=dest.region,
+        endpoint_url=dest.endpoint_url,
+        aws_access_key_id=found.access_key_id,
+        aws_secret_access_key=found.secret_access_key,
+        aws_session_token=found.session_token,
+        config=botocore_config.Config(
+            signature_version="s3v4",
+            connect_timeout=timeout,
+            read_timeout=timeout,
+            retries={"mode": "standard", "max_attempts": 2},
+            s3={"addressing_style": "path" if dest.endpoint_url else "virtual"},
+        ),
+    )
+    try:
+        call(client)
+    except exceptions.ClientError as exc:
+        error = exc.response.get("Error", {})
+        return str(
+            error.get("Code") or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", "Error")
+        )
+    except (exceptions.ConnectTimeoutError, exceptions.ReadTimeoutError) as exc:
+        raise ProviderTimeoutError("S3 did not answer in time") from exc
+    except exceptions.NoCredentialsError as exc:
+        raise CredentialsError("no AWS credentials found") from exc
+    except exceptions.BotoCoreError as exc:
+        raise ProviderError(f"S3 could not be reached ({type(exc).__name__})") from exc
+    return None
