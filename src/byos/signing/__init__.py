@@ -1,0 +1,1 @@
+"""Presigners for each storage provider: pure functions of credentials, inputs and a clock; no cloud SDK."""
