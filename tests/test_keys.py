@@ -112,6 +112,14 @@ def test_metadata_filename_is_ascii_and_reversible() -> None:
     assert unquote(encoded) == original
 
 
+@pytest.mark.parametrize("name", [" lead.csv", "trail.csv ", "two  spaces.csv", "   "])
+def test_metadata_keeps_spaces_that_http_header_values_would_lose(name: str) -> None:
+    encoded = metadata_filename(name)
+    assert encoded == encoded.strip()
+    assert "  " not in encoded
+    assert unquote(encoded) == name
+
+
 def test_default_layout_matches_the_importer_layout() -> None:
     layout = KeyLayout(prefix="imports/")
     upload_id = uuid.UUID("12345678-1234-5678-1234-567812345678")

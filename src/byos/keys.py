@@ -143,13 +143,16 @@ def split_extension(filename: str) -> tuple[str, str]:
 def metadata_filename(name: str) -> str:
     """Return the original file name in an ASCII-safe, reversible form for object metadata.
 
-    Printable ASCII stays as it is; everything else (and ``%``) is percent-encoded as UTF-8, so
+    Printable ASCII stays as it is (but for spaces at either end or in runs, which HTTP header values lose);
+    everything else (and ``%``) is percent-encoded as UTF-8, so
     ``urllib.parse.unquote`` gives the original back (a lone surrogate, which UTF-8 cannot carry, becomes
     ``?``).
     Cut to 1024 bytes at an escape boundary.
     """
     text = name.encode("utf-8", errors="replace").decode("utf-8")
     encoded = quote(unicodedata.normalize("NFC", text), safe=_METADATA_SAFE)
+    # HTTP trims header values and folds runs of spaces: encode those spaces so the name survives the trip.
+    encoded = re.sub(r"^ +| +$| {2,}", lambda m: "%20" * len(m.group(0)), encoded)
     if len(encoded) > MAX_METADATA_BYTES:
         encoded = encoded[:MAX_METADATA_BYTES]
         tail = encoded.rfind("%", len(encoded) - 2)
