@@ -163,10 +163,18 @@ def public_access(ctx: CheckContext, urls: dict[str, str]) -> Outcome:
         urls: What to try anonymously, by name (``list``, ``read``), each a URL without credentials.
     """
     opened = []
+    unknown = []
     for name, url in urls.items():
         answer = ctx.send("GET", url)
         if 200 <= answer.status < 300:
             opened.append(name)
+        elif not 400 <= answer.status < 500 or answer.status == 429:
+            unknown.append(f"{name} (HTTP {answer.status})")
+    if unknown and not opened:
+        return failed(
+            f"could not tell whether anonymous {' and '.join(unknown)} would be refused",
+            "retry later; check endpoint_url",
+        )
     if opened:
         return failed(
             f"anyone on the internet can {' and '.join(opened)} the bucket without credentials",

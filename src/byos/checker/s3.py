@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 _BAD_CREDENTIALS = frozenset(
     {"InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken", "InvalidClientTokenId"}
 )
+_UNANSWERED = frozenset({"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "500", "503"})
 _LEGACY_LOCATIONS = {"": "us-east-1", "EU": "eu-west-1"}
 
 
@@ -50,6 +51,12 @@ def credentials(ctx: CheckContext) -> Outcome:
         return failed(
             f"S3 rejected the credentials ({code}) from {mode}",
             "check the access key id and secret (or the role and its session) and that they are active",
+        )
+    if code in _UNANSWERED:
+        return failed(
+            f"S3 could not confirm the credentials from {mode}: it answered {code} "
+            "(throttling, or unavailable)",
+            "retry later; check endpoint_url",
         )
     return passed(f"S3 accepted the credentials ({mode}, key {found.access_key_id[:4]}…)")
 
@@ -174,6 +181,8 @@ def _sdk_error_code(
     exceptions = require("botocore.exceptions", feature="the S3 checks", extra="s3")
     dest = _dest(ctx)
     timeout = ctx.call_timeout()
+    # A retry (after up to 1 s of backoff) only when it still fits before the deadline.
+    attempts = 2 if ctx.remaining() > 2 * timeout + 1 else 1
     client = boto3.client(
         "s3",
         region_name=dest.region,
@@ -185,7 +194,7 @@ def _sdk_error_code(
             signature_version="s3v4",
             connect_timeout=timeout,
             read_timeout=timeout,
-            retries={"mode": "standard", "max_attempts": 2},
+            retries={"mode": "standard", "total_max_attempts": attempts},
             s3={"addressing_style": "path" if dest.endpoint_url else "virtual"},
         ),
     )
