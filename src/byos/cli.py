@@ -116,10 +116,16 @@ def _cmd_check(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(report_json(report) + "\n")
     else:
-        from rich.console import Console  # noqa: PLC0415
-
-        print_report(report, Console())
+        print_report(report, _console())
     return _check_exit(report.strict_ok if args.strict else report.ok)
+
+
+def _console(*, stderr: bool = False) -> Console:
+    """A console as wide as the terminal, or 160 columns when the output goes to a file or a pipe."""
+    from rich.console import Console  # noqa: PLC0415
+
+    console = Console(stderr=stderr)
+    return console if console.is_terminal else Console(stderr=stderr, width=160)
 
 
 def _check_exit(ok: bool) -> int:
@@ -142,7 +148,7 @@ def _check_fleet(args: argparse.Namespace) -> int:
     reports = [config_failure(path.stem, item) for path, item in loaded if isinstance(item, ConfigError)]
     destinations = [item for _, item in loaded if not isinstance(item, ConfigError)]
     err = Console(stderr=True)
-    out = Console()
+    out = _console()
     for report in reports:
         _emit(report, args.json, out)
     with Progress(console=err, transient=True, disable=args.json and not err.is_terminal) as progress:

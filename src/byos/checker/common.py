@@ -117,9 +117,10 @@ def cors(ctx: CheckContext) -> Outcome:
             "add ETag to the exposed headers of the CORS rule (multipart uploads need it); "
             + policy_hint("CORS rules"),
         )
+    unverified = "" if exposed else " (ETag exposure could not be verified: the probe upload was refused)"
     return passed(
         f"preflight for {request.method} with {', '.join(wanted) or 'no headers'} "
-        f"allowed from {', '.join(allowed)}"
+        f"allowed from {', '.join(allowed)}{unverified}"
     )
 
 

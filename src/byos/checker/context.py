@@ -37,6 +37,7 @@ class CheckContext:
         origins: Browser origins the CORS check tries (the destination's when none are given).
         timeout: Longest wait for one network call, in seconds.
         deadline: Monotonic time by which every check must be done.
+        deadline_seconds: The whole run's allowance, for messages.
         clock: Returns the local time (UTC); tests inject skew here.
         transport: Sends one HTTP request (default :func:`byos.http.send`); tests may point it elsewhere.
         state: Facts one check leaves for later ones (the probe request, the server's Date, …).
@@ -46,6 +47,7 @@ class CheckContext:
     origins: list[str]
     timeout: float
     deadline: float
+    deadline_seconds: float = 60.0
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     transport: Callable[..., http.Response] = http.send
     state: dict[str, Any] = field(default_factory=dict)

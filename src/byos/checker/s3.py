@@ -26,6 +26,7 @@ _BAD_CREDENTIALS = frozenset(
     {"InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken", "InvalidClientTokenId"}
 )
 _UNANSWERED = frozenset({"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "500", "503"})
+_REFUSED = frozenset({"AccessDenied", "AllAccessDisabled", "403", "AccountProblem", "InvalidAccessKeyId"})
 _LEGACY_LOCATIONS = {"": "us-east-1", "EU": "eu-west-1"}
 
 
@@ -108,11 +109,19 @@ def least_privilege(ctx: CheckContext) -> Outcome:
         "list": lambda c: c.list_objects_v2(Bucket=dest.bucket, Prefix=dest.prefix, MaxKeys=1),
         "delete": lambda c: c.delete_object(Bucket=dest.bucket, Key=key),
     }
-    allowed = []
+    allowed: list[str] = []
+    unknown: list[str] = []
     for name, call in trials.items():
         code = _sdk_error_code(call, ctx, found)
         if code in (None, "NoSuchKey"):
             allowed.append(name)
+        elif code not in _REFUSED:
+            unknown.append(f"{name} ({code})")
+    if unknown and not allowed:
+        return failed(
+            f"could not tell whether {', '.join(unknown)} would be refused",
+            "retry later; the service answered with an error that is not a refusal",
+        )
     if allowed:
         return warned(
             f"the uploader's credentials can also {', '.join(allowed)}; the customer was promised write-only",
