@@ -74,3 +74,29 @@ def test_installed_entry_point_runs_and_usage_errors_exit_2() -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "--config" in result.stderr
+
+
+def test_policy_prints_the_documents_as_json_and_writes_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = str(REPO / "config" / "s3.example.toml")
+    assert main(["policy", "--config", config, "--format", "json", "--write", str(tmp_path)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    statement = data["documents"]["iam-policy.json"]["Statement"]
+    actions = {action for item in statement for action in item["Action"]}
+    assert actions == {"s3:PutObject", "s3:AbortMultipartUpload"}
+    assert json.loads((tmp_path / "iam-policy.json").read_text()) == data["documents"]["iam-policy.json"]
+
+
+def test_policy_text_names_the_sections_the_checker_points_to(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["policy", "--config", str(REPO / "config" / "azure.example.toml")]) == 0
+    out = capsys.readouterr().out
+    assert "(write permission)" in out
+    assert "## CORS rules" in out
+    assert "az role definition create" in out
+
+
+def test_policy_bad_origin_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    config = str(REPO / "config" / "gcs.example.toml")
+    assert main(["policy", "--config", config, "--origin", "ftp://x"]) == 2
+    assert capsys.readouterr().err.startswith("byos: error: origins")

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from byos import __version__
 from byos.errors import ByosError, ConfigError, InvalidInputError
@@ -173,6 +173,25 @@ def _emit(report: Report, as_json: bool, out: Console) -> None:
         print_report(report, out)
 
 
+def _cmd_policy(args: argparse.Namespace) -> int:
+    from byos.policy import build_policy  # noqa: PLC0415
+
+    documents = build_policy(
+        _load(args.config),
+        origins=args.origin,
+        import_service_principal=args.principal,
+        multipart=not args.no_multipart,
+        metadata_names=args.metadata_name,
+    )
+    if args.write:
+        documents.write_files(args.write)
+    if args.format == "json":
+        _print_json(documents.to_dict())
+    else:
+        sys.stdout.write(documents.to_text())
+    return EXIT_OK
+
+
 # --- parser ---
 
 
@@ -183,7 +202,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"byos {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+    for add in (_add_config, _add_keys, _add_presign, _add_check, _add_policy):
+        add(commands)
+    return parser
 
+
+def _add_config(commands: Any) -> None:  # noqa: ANN401  (argparse's subparsers action has a private type)
+    """Add ``byos config validate FILE``."""
     config = commands.add_parser("config", help="work with destination configuration files")
     config_commands = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
     validate = config_commands.add_parser(
@@ -192,6 +217,9 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("file", help="destination TOML file")
     validate.set_defaults(handler=_cmd_config_validate)
 
+
+def _add_keys(commands: Any) -> None:  # noqa: ANN401  (argparse's subparsers action has a private type)
+    """Add ``byos keys``: the keys a file would get."""
     keys = commands.add_parser("keys", help="show the object keys a file would get")
     keys.add_argument("--config", required=True, help="destination TOML file")
     keys.add_argument("--filename", required=True, help="the file name as the user gave it (untrusted)")
@@ -199,6 +227,9 @@ def build_parser() -> argparse.ArgumentParser:
     keys.add_argument("--import-id", help="the import id, to show the cleaned-result key too")
     keys.set_defaults(handler=_cmd_keys)
 
+
+def _add_presign(commands: Any) -> None:  # noqa: ANN401  (argparse's subparsers action has a private type)
+    """Add ``byos presign``: one write-only upload."""
     presign = commands.add_parser(
         "presign", help="presign one write-only upload (a bearer token: keep it safe)"
     )
@@ -220,6 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
     presign.add_argument("--json", action="store_true", help="print the whole request as JSON")
     presign.set_defaults(handler=_cmd_presign)
 
+
+def _add_check(commands: Any) -> None:  # noqa: ANN401  (argparse's subparsers action has a private type)
+    """Add ``byos check``: the setup checker."""
     check = commands.add_parser("check", help="check a destination works for browser uploads, and no more")
     target = check.add_mutually_exclusive_group(required=True)
     target.add_argument("--config", help="destination TOML file")
@@ -232,7 +266,33 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--deadline", type=float, default=60.0, help="seconds for a destination's whole check")
     check.set_defaults(handler=_cmd_check)
 
-    return parser
+
+def _add_policy(commands: Any) -> None:  # noqa: ANN401  (argparse's subparsers action has a private type)
+    """Add ``byos policy``: what the customer applies."""
+    policy = commands.add_parser("policy", help="print the least-privilege access and CORS setup to apply")
+    policy.add_argument("--config", required=True, help="destination TOML file")
+    policy.add_argument(
+        "--origin", action="append", help="browser origin (repeatable; default: the destination's)"
+    )
+    policy.add_argument(
+        "--import-service-principal",
+        dest="principal",
+        help="S3: role ARN or account id; GCS: signer's email; Azure: object or client id",
+    )
+    policy.add_argument(
+        "--no-multipart", action="store_true", help="S3: leave out what multipart uploads need"
+    )
+    policy.add_argument(
+        "--metadata-name",
+        action="append",
+        default=[],
+        help="extra metadata name passed to presigns (repeatable)",
+    )
+    policy.add_argument(
+        "--format", choices=("text", "json"), default="text", help="Markdown (default) or JSON"
+    )
+    policy.add_argument("--write", metavar="DIR", help="also save each JSON document in DIR")
+    policy.set_defaults(handler=_cmd_policy)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
