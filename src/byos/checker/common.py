@@ -21,6 +21,8 @@ PROBE_LIFETIME = timedelta(minutes=5)
 CLOCK_WARN = timedelta(minutes=5)
 CLOCK_FAIL = timedelta(minutes=15)
 WRITE_ONCE_REFUSALS = frozenset({409, 412})
+# Azure refuses an overwrite through a create-only SAS (sp=c) for lack of permission, before If-None-Match.
+PERMISSION_REFUSALS = frozenset({"AuthorizationPermissionMismatch"})
 
 
 def policy_hint(section: str) -> str:
@@ -66,6 +68,8 @@ def write_once(ctx: CheckContext) -> Outcome:
     if request is None or not ctx.state.get("probe_written"):
         return skipped("no probe was written, so there is nothing to try to overwrite")
     answer = ctx.send(request.method, request.url, headers=request.headers, body=b"byos overwrite attempt\n")
+    if answer.status == 403 and answer.header("x-ms-error-code") in PERMISSION_REFUSALS:
+        return passed("a second upload to the same key was refused: the create-only link may not overwrite")
     if answer.status in WRITE_ONCE_REFUSALS:
         return passed(
             f"a second upload to the same key was refused (HTTP {answer.status}); objects are never replaced"
