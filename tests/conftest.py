@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from tests.servers import (
     AzuriteServer,
@@ -59,6 +60,12 @@ LIVE_CONFIG_VARIABLES = {
     "azure": "BYOS_LIVE_AZURE_CONFIG",
 }
 CONTAINERS_VARIABLE = "BYOS_TESTCONTAINERS"
+
+# CI replays the same generated cases on every run, so a landing never hangs on luck; a developer's run
+# (no CI variable) draws new cases each time and keeps finding what CI would not.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 pytest_plugins = ("pytester",)  # the harness tests run inner sessions
 

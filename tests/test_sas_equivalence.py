@@ -215,8 +215,9 @@ def delegation_cases(draw: st.DrawFn) -> tuple[Case, UserDelegationKey, datetime
     kind, port = draw(endpoints)
     now = draw(moments)
     expires = draw(lifetimes)
-    # Keys start on a whole second, sometimes after the backdated SAS start (so the start is clamped).
-    key_start = (now - draw(st.timedeltas(timedelta(minutes=-10), timedelta(hours=3)))).astimezone(UTC)
+    # Keys start on a whole second, no later than now (a SAS may last only a second), sometimes after the
+    # backdated SAS start (so the start is clamped).
+    key_start = (now - draw(st.timedeltas(timedelta(0), timedelta(hours=3)))).astimezone(UTC)
     key_start = key_start.replace(microsecond=0)
     key_expiry = (now + expires).astimezone(UTC).replace(microsecond=0) + draw(
         st.timedeltas(timedelta(0), timedelta(days=2))
