@@ -1,0 +1,1 @@
+"""Benchmarks of byos against the official cloud SDKs and obstore (run ``python benchmarks/bench.py``)."""
