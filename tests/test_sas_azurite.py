@@ -8,7 +8,6 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -332,7 +331,7 @@ def test_user_delegation_sas_round_trip(oauth_azurite: _OAuthAzurite) -> None:
         assert answer.status_code == 403
     wrong = BlobSasSigner(
         oauth_azurite.account_name,
-        user_delegation_key=replace(key, value=base64.b64encode(b"w" * 32).decode()),
+        user_delegation_key=key._replace(value=base64.b64encode(b"w" * 32).decode()),
         endpoint=oauth_azurite.https_endpoint,
     )
     wrong_sas = wrong.sign(container.container_name, f"wrong/{uuid.uuid4().hex}", now=now, expires=MINUTES)

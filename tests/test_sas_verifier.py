@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -239,7 +238,7 @@ def test_verifier_refuses_the_sdk_delegation_sas_with_an_unsigned_policy() -> No
 
 
 def test_verifier_refuses_delegation_sas_outliving_its_key() -> None:
-    key = replace(delegation_key(), signed_expiry="2025-03-04T05:30:00Z")
+    key = delegation_key()._replace(signed_expiry="2025-03-04T05:30:00Z")
     signer = BlobSasSigner(ACCOUNT, user_delegation_key=key, endpoint=AZURITE)
     sas = signer.sign("uploads", "a", now=NOW, expires=timedelta(minutes=20))
     assert check(sas.url)

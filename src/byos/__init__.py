@@ -5,6 +5,8 @@ The public names live here. Importing byos loads no cloud SDK.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from byos.errors import (
     ByosError,
     ConfigError,
@@ -14,9 +16,23 @@ from byos.errors import (
     ProviderError,
     ProviderTimeoutError,
 )
-from byos.models import CheckResult, Report, Status, UploadRequest, redact_url
+from byos.redaction import redact_url
+
+if TYPE_CHECKING:
+    from byos.models import CheckResult, Report, Status, UploadRequest
 
 __version__ = "0.1.0"
+_LAZY = {"CheckResult", "Report", "Status", "UploadRequest"}
+
+
+def __getattr__(name: str) -> object:
+    """Load the result types on first use, so ``import byos`` stays cheap for the presign hot path."""
+    if name in _LAZY:
+        from byos import models  # noqa: PLC0415
+
+        return getattr(models, name)
+    raise AttributeError(f"module 'byos' has no attribute {name!r}")
+
 
 __all__ = [
     "ByosError",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -10,18 +9,9 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, Literal
 
-_SIGNATURE_PARAMS = re.compile(
-    r"(?i)((?:X-Amz-Signature|X-Goog-Signature|X-Amz-Security-Token|X-Goog-Credential|sig|skoid|sktid|skt|ske|sks|skv)=)[^&#]*"
-)
-REDACTED = "REDACTED"
+from byos.redaction import REDACTED, redact_url
 
-
-def redact_url(url: str) -> str:
-    """Return ``url`` with its signature and session token replaced by ``REDACTED``.
-
-    Presigned URLs are bearer tokens: log or print only the redacted form.
-    """
-    return _SIGNATURE_PARAMS.sub(lambda m: m.group(1) + REDACTED, url)
+__all__ = ["REDACTED", "CheckResult", "Report", "Status", "UploadOptions", "UploadRequest", "redact_url"]
 
 
 def _frozen(mapping: Mapping[str, str] | None) -> Mapping[str, str]:

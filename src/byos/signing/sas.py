@@ -28,13 +28,12 @@ import importlib
 import re
 from base64 import b64encode
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 from urllib.parse import quote, urlsplit
 
 from byos.errors import InvalidInputError
-from byos.models import redact_url
+from byos.redaction import redact_url
 
 if TYPE_CHECKING:
     from hashlib import _Hash
@@ -272,8 +271,7 @@ def _sas_time(moment: datetime) -> str:
     return moment.isoformat()[:19] + "Z"
 
 
-@dataclass(frozen=True, slots=True)
-class UserDelegationKey:
+class UserDelegationKey(NamedTuple):
     """A user delegation key, as Get User Delegation Key returns it.
 
     Attributes:
@@ -293,8 +291,16 @@ class UserDelegationKey:
     signed_expiry: str
     signed_service: str
     signed_version: str
-    value: str = field(repr=False)
+    value: str
     signed_delegated_user_tid: str | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"UserDelegationKey(signed_oid={self.signed_oid!r}, signed_tid={self.signed_tid!r}, "
+            f"signed_start={self.signed_start!r}, signed_expiry={self.signed_expiry!r}, "
+            f"signed_service={self.signed_service!r}, signed_version={self.signed_version!r}, "
+            f"signed_delegated_user_tid={self.signed_delegated_user_tid!r})"
+        )
 
     @classmethod
     def from_sdk(cls, key: Any) -> UserDelegationKey:  # noqa: ANN401 - duck-typed SDK object, no SDK import
@@ -334,8 +340,7 @@ class UserDelegationKey:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class BlobSas:
+class BlobSas(NamedTuple):
     """A signed URL for one blob.
 
     Attributes:
@@ -346,8 +351,8 @@ class BlobSas:
         expires_at: When the SAS stops working (``se``), or None when the stored access policy sets it.
     """
 
-    url: str = field(repr=False)
-    token: str = field(repr=False)
+    url: str
+    token: str
     permission: str | None
     starts_at: datetime | None
     expires_at: datetime | None
@@ -762,17 +767,40 @@ def block_list_body(block_ids: Iterable[str]) -> bytes:
     return f'<?xml version="1.0" encoding="utf-8"?><BlockList>{latest}</BlockList>'.encode()
 
 
-@dataclass(frozen=True, slots=True)
 class Block:
-    """One block of a block plan: its ID and the byte range of the file it carries."""
+    """One block of a block plan: its ID and the byte range of the file it carries (immutable)."""
 
+    __slots__ = ("block_id", "index", "length", "offset")
     index: int
     block_id: str
     offset: int
     length: int
 
+    def __init__(self, index: int, block_id: str, offset: int, length: int) -> None:
+        for name, value in (("index", index), ("block_id", block_id), ("offset", offset), ("length", length)):
+            object.__setattr__(self, name, value)
 
-@dataclass(frozen=True, slots=True)
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Block is immutable; cannot set {name}")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Block):
+            return NotImplemented
+        return (self.index, self.block_id, self.offset, self.length) == (
+            other.index,
+            other.block_id,
+            other.offset,
+            other.length,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.index, self.block_id, self.offset, self.length))
+
+    def __repr__(self) -> str:
+        fields = f"index={self.index}, block_id={self.block_id!r}, offset={self.offset}, length={self.length}"
+        return f"Block({fields})"
+
+
 class BlockPlan:
     """How to split a file of ``size`` bytes into blocks.
 
@@ -782,9 +810,28 @@ class BlockPlan:
         count: Number of blocks (0 for an empty file: commit an empty block list).
     """
 
+    __slots__ = ("block_size", "count", "size")
     size: int
     block_size: int
     count: int
+
+    def __init__(self, size: int, block_size: int, count: int) -> None:
+        for name, value in (("size", size), ("block_size", block_size), ("count", count)):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"BlockPlan is immutable; cannot set {name}")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, BlockPlan):
+            return NotImplemented
+        return (self.size, self.block_size, self.count) == (other.size, other.block_size, other.count)
+
+    def __hash__(self) -> int:
+        return hash((self.size, self.block_size, self.count))
+
+    def __repr__(self) -> str:
+        return f"BlockPlan(size={self.size}, block_size={self.block_size}, count={self.count})"
 
     def blocks(self) -> Iterator[Block]:
         """Yield every block in order."""

@@ -38,18 +38,16 @@ from __future__ import annotations
 
 import binascii
 import importlib
-import ipaddress
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Final, Literal, cast
+from typing import TYPE_CHECKING, Final, Literal, NamedTuple, cast
 from urllib.parse import SplitResult, quote, urlsplit
 
 from byos.errors import InvalidInputError
-from byos.models import redact_url
+from byos.redaction import redact_url
 
 if TYPE_CHECKING:
     from hashlib import _Hash
@@ -171,8 +169,7 @@ def _hmac_sha256(key: bytes, message: bytes) -> bytes:
     return outer.digest()
 
 
-@dataclass(frozen=True, slots=True)
-class PresignedRequest:
+class PresignedRequest(NamedTuple):
     """A presigned URL and the headers that were signed with it.
 
     Attributes:
@@ -183,7 +180,7 @@ class PresignedRequest:
     """
 
     method: str
-    url: str = field(repr=False)
+    url: str
     headers: Mapping[str, str]
     expires_at: datetime
 
@@ -194,8 +191,7 @@ class PresignedRequest:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class PresignedPost:
+class PresignedPost(NamedTuple):
     """A presigned browser form upload (``multipart/form-data`` POST).
 
     Attributes:
@@ -205,7 +201,7 @@ class PresignedPost:
     """
 
     url: str
-    fields: Mapping[str, str] = field(repr=False)
+    fields: Mapping[str, str]
     expires_at: datetime
 
     def __repr__(self) -> str:
@@ -1092,6 +1088,8 @@ def _dns_suffix(region: str) -> str:
 
 
 def _is_ip(hostname: str) -> bool:
+    import ipaddress  # noqa: PLC0415 -- only custom endpoints need it; keeps the cold start lean
+
     try:
         ipaddress.ip_address(hostname)
     except ValueError:

@@ -1,0 +1,19 @@
+"""Redact presigned URLs for display: they are bearer tokens (a light module the signers import cheaply)."""
+
+from __future__ import annotations
+
+import re
+
+REDACTED = "REDACTED"
+_NAMES = (
+    "X-Amz-Signature|X-Goog-Signature|X-Amz-Security-Token|X-Goog-Credential|sig|skoid|sktid|skt|ske|sks|skv"
+)
+_SECRET_PARAMS = re.compile(rf"(?i)((?:{_NAMES})=)[^&#]*")
+
+
+def redact_url(url: str) -> str:
+    """Return ``url`` with its signature and session token replaced by ``REDACTED``.
+
+    Presigned URLs are bearer tokens: log or print only the redacted form.
+    """
+    return _SECRET_PARAMS.sub(lambda m: m.group(1) + REDACTED, url)
