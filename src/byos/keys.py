@@ -47,6 +47,7 @@ TEMPLATE_FIELDS = frozenset(
 UNIQUE_FIELDS = frozenset({"upload_id", "import_id"})
 _FIXED_LENGTH_FIELDS = frozenset({"prefix", "yyyy", "mm", "dd", "date"})
 _FILE_FIELDS = frozenset({"filename", "stem", "ext"})
+_DATE_FIELDS = frozenset({"yyyy", "mm", "dd", "date"})
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
 _TENANT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
@@ -184,7 +185,8 @@ def key_problems(key: str) -> list[str]:
     segments = key.split("/")
     if any(segment in (".", "..") for segment in segments):
         problems.append("has a '.' or '..' segment")
-    if any(unicodedata.category(char) in _REMOVED_CATEGORIES for char in key):
+    # str.isprintable() is False for every removed category, so a printable key needs no per-character look.
+    if not key.isprintable() and any(unicodedata.category(char) in _REMOVED_CATEGORIES for char in key):
         problems.append("contains control or invisible characters")
     return problems
 
@@ -374,13 +376,13 @@ class KeyLayout:
 
     @classmethod
     def from_destination(cls, destination: _LayoutSettings) -> KeyLayout:
-        """Build the layout a destination configures."""
-        return cls(
-            prefix=destination.prefix,
-            raw_template=destination.raw_key_template,
-            result_template=destination.result_key_template,
-            probe_prefix=destination.probe_prefix,
-            tenant=destination.tenant,
+        """Return the layout a destination configures (built and validated once per distinct setting)."""
+        return _layout(
+            destination.prefix,
+            destination.raw_key_template,
+            destination.result_key_template,
+            destination.probe_prefix,
+            destination.tenant,
         )
 
     def raw_key(
@@ -439,20 +441,27 @@ class KeyLayout:
         when: datetime | None,
     ) -> str:
         fields = self._fields[template]
-        moment = (when or datetime.now(UTC)).astimezone(UTC)
         values = {
             "prefix": self.prefix,
             "upload_id": _canonical_upload_id(upload_id) if upload_id is not None else new_upload_id(),
             "import_id": "",
             "tenant": "",
-            "yyyy": f"{moment.year:04d}",
-            "mm": f"{moment.month:02d}",
-            "dd": f"{moment.day:02d}",
-            "date": moment.strftime("%Y-%m-%d"),
+            "yyyy": "",
+            "mm": "",
+            "dd": "",
+            "date": "",
             "filename": "",
             "stem": "",
             "ext": "",
         }
+        if fields & _DATE_FIELDS:
+            moment = (when or datetime.now(UTC)).astimezone(UTC)
+            values.update(
+                yyyy=f"{moment.year:04d}",
+                mm=f"{moment.month:02d}",
+                dd=f"{moment.day:02d}",
+                date=f"{moment:%Y-%m-%d}",
+            )
         if "import_id" in fields:
             if import_id is None:
                 raise InvalidInputError(
@@ -482,3 +491,8 @@ class KeyLayout:
                 "key", "would leave its prefix or enter the probe folder", "fix the key template"
             )
         return check_key(key)
+
+
+@functools.lru_cache(maxsize=1024)
+def _layout(prefix: str, raw: str, result: str, probe_prefix: str, tenant: str | None) -> KeyLayout:
+    return KeyLayout(prefix, raw, result, probe_prefix, tenant)

@@ -192,21 +192,26 @@ def _sdk_error_code(
     timeout = ctx.call_timeout()
     # A retry (after up to 1 s of backoff) only when it still fits before the deadline.
     attempts = 2 if ctx.remaining() > 2 * timeout + 1 else 1
-    client = boto3.client(
-        "s3",
-        region_name=dest.region,
-        endpoint_url=dest.endpoint_url,
-        aws_access_key_id=found.access_key_id,
-        aws_secret_access_key=found.secret_access_key,
-        aws_session_token=found.session_token,
-        config=botocore_config.Config(
-            signature_version="s3v4",
-            connect_timeout=timeout,
-            read_timeout=timeout,
-            retries={"mode": "standard", "total_max_attempts": attempts},
-            s3={"addressing_style": "path" if dest.endpoint_url else "virtual"},
-        ),
-    )
+    # One client per destination while the timeout and attempts stay the same (they shrink near the deadline).
+    clients: dict[tuple[object, ...], Any] = ctx.state.setdefault("s3_clients", {})
+    client_key = (found.access_key_id, found.session_token, round(timeout, 2), attempts)
+    client = clients.get(client_key)
+    if client is None:
+        client = clients[client_key] = boto3.client(
+            "s3",
+            region_name=dest.region,
+            endpoint_url=dest.endpoint_url,
+            aws_access_key_id=found.access_key_id,
+            aws_secret_access_key=found.secret_access_key,
+            aws_session_token=found.session_token,
+            config=botocore_config.Config(
+                signature_version="s3v4",
+                connect_timeout=timeout,
+                read_timeout=timeout,
+                retries={"mode": "standard", "total_max_attempts": attempts},
+                s3={"addressing_style": "path" if dest.endpoint_url else "virtual"},
+            ),
+        )
     try:
         call(client)
     except exceptions.ClientError as exc:
