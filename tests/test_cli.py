@@ -8,8 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
+from byos.checker.render import print_report
 from byos.cli import main
+from byos.models import CheckResult, Report, Status
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -100,3 +103,121 @@ def test_policy_bad_origin_is_a_usage_error(capsys: pytest.CaptureFixture[str]) 
     config = str(REPO / "config" / "gcs.example.toml")
     assert main(["policy", "--config", config, "--origin", "ftp://x"]) == 2
     assert capsys.readouterr().err.startswith("byos: error: origins")
+
+
+def _s3_config(tmp_path: Path, **extra: str) -> str:
+    lines = [
+        'provider = "s3"',
+        'bucket = "acme-imports"',
+        'region = "eu-west-1"',
+        'prefix = "imports/"',
+        'access_key_id = "AKIAIOSFODNN7EXAMPLE"',
+        'secret_access_key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"',
+    ] + [f"{name} = {value}" for name, value in extra.items()]
+    path = tmp_path / "d.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def test_presign_json_is_the_documented_contract(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = _s3_config(tmp_path)
+    code = main(
+        [
+            "presign",
+            "--config",
+            config,
+            "--filename",
+            "q3.csv",
+            "--content-type",
+            "text/csv",
+            "--expires",
+            "1h",
+            "--json",
+        ]
+    )
+    assert code == 0
+    data = json.loads(capsys.readouterr().out)
+    assert set(data) == {"provider", "method", "url", "headers", "fields", "key", "expires_at"}
+    assert data["provider"] == "s3"
+    assert data["method"] == "PUT"
+    assert data["headers"]["Content-Type"] == "text/csv"
+    assert data["headers"]["If-None-Match"] == "*"
+    assert data["key"].startswith("imports/")
+    assert "X-Amz-Expires=3600" in data["url"]
+    assert data["expires_at"].endswith("Z")
+
+
+def test_presign_text_shows_every_header_the_client_must_send(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(
+            [
+                "presign",
+                "--config",
+                _s3_config(tmp_path),
+                "--filename",
+                "q3.csv",
+                "--content-type",
+                "text/csv",
+            ]
+        )
+        == 0
+    )
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("PUT https://acme-imports.s3.eu-west-1.amazonaws.com/imports/")
+    assert "Content-Type: text/csv" in lines
+    assert "If-None-Match: *" in lines
+    assert any(line.startswith("# key: imports/") for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "fragment"),
+    [
+        (["--expires", "8d"], "--expires: 8d is out of range"),
+        (["--content-length", "-1"], "content_length"),
+        (["--method", "POST", "--content-length", "5"], "method"),
+    ],
+)
+def test_presign_bad_input_exits_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], arguments: list[str], fragment: str
+) -> None:
+    assert main(["presign", "--config", _s3_config(tmp_path), "--filename", "a.csv", *arguments]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1
+    assert fragment in captured.err
+
+
+@pytest.mark.parametrize(
+    ("arguments", "fragment"),
+    [
+        (["--timeout", "0"], "--timeout"),
+        (["--deadline", "-1"], "--deadline"),
+        (["--origin", "nope"], "--origin"),
+    ],
+)
+def test_check_refuses_bad_arguments_before_checking(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], arguments: list[str], fragment: str
+) -> None:
+    assert main(["check", "--config", _s3_config(tmp_path), *arguments]) == 2
+    assert capsys.readouterr().err.startswith(f"byos: error: {fragment}")
+
+
+def test_policy_write_to_an_unwritable_folder_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    config = str(REPO / "config" / "s3.example.toml")
+    assert main(["policy", "--config", config, "--write", "/proc/byos-nope"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("byos: error: ")
+    assert err.count("\n") == 1
+
+
+def test_markup_in_names_and_messages_is_printed_not_interpreted() -> None:
+    report = Report(
+        "acme [/x] [bold]", (CheckResult("upload", Status.FAIL, "server said [/oops]", "fix [red]"),)
+    )
+    console = Console(record=True, width=200)
+    print_report(report, console)
+    text = console.export_text()
+    assert "acme [/x] [bold]" in text
+    assert "server said [/oops]" in text

@@ -104,6 +104,22 @@ def test_long_name_is_cut_at_a_character_boundary_keeping_the_extension() -> Non
     assert cleaned == "é" * 48 + ".xlsx"  # 96 bytes of two-byte characters fit, a 49th would need 98 + 5
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    stem=st.text(min_size=1, max_size=60),
+    extension=st.text(alphabet="abcdefghijklmnop0123456789", min_size=1, max_size=16),
+    budget=st.integers(16, 40),
+)
+def test_a_cut_never_exceeds_its_byte_budget(stem: str, extension: str, budget: int) -> None:
+    cleaned = sanitize_filename(f"{stem}.{extension}", max_bytes=budget)
+    assert 1 <= len(cleaned.encode("utf-8")) <= budget
+
+
+def test_an_extension_too_long_for_the_budget_is_dropped_not_overrun() -> None:
+    assert sanitize_filename("a" * 40 + ".abcdefghijklmnop", 16) == "a" * 16
+    assert sanitize_filename("a" * 40 + ".abcdefghijklmnop", 17) == "a" * 17
+
+
 def test_metadata_filename_is_ascii_and_reversible() -> None:
     original = "Résumé 100% \u202efinal.csv"
     encoded = metadata_filename(original)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from byos.config import Destination
-    from byos.models import Report
+    from byos.models import Report, UploadRequest
 
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
@@ -99,20 +100,35 @@ def _cmd_presign(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(request.to_dict())
     else:
-        sys.stdout.write(request.url + "\n")
+        sys.stdout.write(_request_text(request))
     return EXIT_OK
+
+
+def _request_text(request: UploadRequest) -> str:
+    """The request as a client sends it: method and URL, headers, form fields, then key and expiry."""
+    lines = [f"{request.method} {request.url}"]
+    lines += [f"{name}: {value}" for name, value in request.headers.items()]
+    lines += [f"field {name}={value}" for name, value in request.fields.items()]
+    lines += [f"# key: {request.key}", f"# expires at: {request.expires_at.isoformat()}"]
+    return "\n".join(lines) + "\n"
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
     from byos.checker import check_setup  # noqa: PLC0415
     from byos.checker.render import print_report, report_json  # noqa: PLC0415
+    from byos.config import check_origin  # noqa: PLC0415
 
+    for name in ("timeout", "deadline"):
+        if not getattr(args, name) > 0:
+            raise InvalidInputError(f"--{name}", "must be more than 0 seconds", f"pass --{name} 10")
+    if args.origin is not None:
+        args.origin = [check_origin(origin, field="--origin") for origin in args.origin]
     if args.fleet:
         return _check_fleet(args)
     if not args.config:
         raise InvalidInputError("--config", "is required", "pass --config FILE or --fleet DIR")
     destination = _load(args.config)
-    report = check_setup(destination, args.origin or None, timeout=args.timeout, deadline=args.deadline)
+    report = check_setup(destination, args.origin, timeout=args.timeout, deadline=args.deadline)
     if args.json:
         sys.stdout.write(report_json(report) + "\n")
     else:
@@ -297,6 +313,8 @@ def _add_policy(commands: Any) -> None:  # noqa: ANN401  (argparse's subparsers 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit code."""
+    # azure-identity logs every credential it tries at WARNING; the CLI reports failures in one line itself.
+    logging.getLogger("azure").setLevel(logging.ERROR)
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
@@ -308,6 +326,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ByosError as exc:
         sys.stderr.write(f"byos: error: {exc}\n")
         return EXIT_CHECK_FAILED
+    except OSError as exc:
+        sys.stderr.write(f"byos: error: {exc.filename or 'file'}: {exc.strerror or type(exc).__name__}\n")
+        return EXIT_USAGE
     except KeyboardInterrupt:
         sys.stderr.write("byos: interrupted\n")
         return 130

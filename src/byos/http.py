@@ -50,17 +50,26 @@ def send(
     target = parts.path or "/"
     if parts.query:
         target += "?" + parts.query
-    connection_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-    connection = connection_class(parts.netloc, timeout=timeout)
+    shown = f"{method} {redact_url(url)}"
+    connection: http.client.HTTPConnection | None = None
+    # Messages are built from the exception's type (and errno) only, and the cause is dropped: http.client
+    # quotes the request target, signature included, in some of its messages.
     try:
+        connection_class = (
+            http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        )
+        connection = connection_class(parts.netloc, timeout=timeout)
         connection.request(method, target, body=body, headers=dict(headers or {}))
         response = connection.getresponse()
         data = response.read(MAX_BODY_BYTES)
         found = {name.lower(): value for name, value in response.getheaders()}
         return Response(response.status, found, data)
-    except TimeoutError as exc:
-        raise ProviderTimeoutError(f"{method} {redact_url(url)}: no answer within {timeout:g}s") from exc
-    except (OSError, http.client.HTTPException) as exc:
-        raise ProviderError(f"{method} {redact_url(url)}: {type(exc).__name__}: {exc}") from exc
+    except TimeoutError:
+        raise ProviderTimeoutError(f"{shown}: no answer within {timeout:g}s") from None
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        errno = getattr(exc, "errno", None)
+        detail = type(exc).__name__ + (f" (errno {errno})" if errno else "")
+        raise ProviderError(f"{shown}: {detail}") from None
     finally:
-        connection.close()
+        if connection is not None:
+            connection.close()

@@ -126,11 +126,15 @@ def _truncate(name: str, max_bytes: int) -> str:
         return name
     match = _EXTENSION.search(name)
     extension = match.group(0) if match else ""
+    if (
+        max_bytes - len(extension) < 4
+    ):  # no room for a stem beside the extension: keep the stem, drop the extension
+        extension = ""
     stem = name[: len(name) - len(extension)]
-    budget = max_bytes - len(extension.encode("utf-8"))
+    budget = max_bytes - len(extension)  # extensions are ASCII
     cut = stem.encode("utf-8")[:budget].decode("utf-8", errors="ignore")
     cut = cut.rstrip(" .")
-    return (cut or DEFAULT_FILENAME[: max(1, budget)]) + extension
+    return (cut or DEFAULT_FILENAME[:budget]) + extension
 
 
 def split_extension(filename: str) -> tuple[str, str]:
@@ -368,6 +372,13 @@ class KeyLayout:
                 "raw_key_template", "has no {upload_id}", "include {upload_id} so uploads never collide"
             )
         result_fields = frozenset(template_fields(check_template(self.result_template)))
+        sample_values = {**_sample_values(), "prefix": self.prefix, "tenant": self.tenant or "t"}
+        if _render(self.raw_template, sample_values).startswith(self.prefix + self.probe_prefix):
+            raise ConfigError(
+                "raw_key_template",
+                "puts uploads in the probe folder",
+                f"keep {self.probe_prefix!r} for probes only",
+            )
         object.__setattr__(
             self, "_fields", {self.raw_template: raw_fields, self.result_template: result_fields}
         )
@@ -423,7 +434,7 @@ class KeyLayout:
     def probe_key(self, probe_id: str | None = None) -> str:
         """Return a key under the reserved probe folder, named as a probe."""
         name = _check_id(probe_id, "probe_id") if probe_id is not None else new_upload_id()
-        return check_key(f"{self.prefix}{self.probe_prefix}probe-{name}.txt")
+        return check_key(f"{self.prefix}{self.probe_prefix}probe-{name}.csv")
 
     @property
     def probe_folder(self) -> str:
@@ -485,7 +496,7 @@ class KeyLayout:
             stem, ext = split_extension(name)
             values.update(filename=name, stem=stem, ext=ext)
         key = _render(template, values)
-        in_probe_folder = template is self.raw_template and key.startswith(self.probe_folder)
+        in_probe_folder = key.startswith(self.probe_folder)
         if not key.startswith(self.prefix) or in_probe_folder:
             raise InvalidInputError(
                 "key", "would leave its prefix or enter the probe folder", "fix the key template"

@@ -20,9 +20,9 @@ STYLES = {Status.PASS: "bold green", Status.WARN: "bold yellow", Status.FAIL: "b
 def report_table(report: Report) -> Table:
     """A table with one row per check: id, status, what was found, what to do."""
     verdict = "OK" if report.ok else "FAILED"
-    table = Table(
-        title=f"{report.destination}: {verdict}", title_justify="left", expand=True, show_lines=False
-    )
+    # Messages come from servers and configuration: never let them be read as rich markup.
+    title = Text(f"{report.destination}: {verdict}")
+    table = Table(title=title, title_justify="left", expand=True, show_lines=False)
     table.add_column("check", no_wrap=True)
     table.add_column("status", no_wrap=True)
     table.add_column("finding", ratio=3)
@@ -32,8 +32,8 @@ def report_table(report: Report) -> Table:
         table.add_row(
             check.id,
             Text(check.status.value, style=STYLES[check.status]),
-            check.message,
-            check.remediation,
+            Text(check.message),
+            Text(check.remediation),
             f"{check.duration_ms:.0f}",
         )
     return table
@@ -42,7 +42,7 @@ def report_table(report: Report) -> Table:
 def print_report(report: Report, console: Console) -> None:
     """Print one report as a table followed by a one-line summary."""
     console.print(report_table(report))
-    console.print(summary_line([report]))
+    console.print(Text(summary_line([report])))
 
 
 def summary_line(reports: Iterable[Report]) -> str:
