@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 from types import ModuleType
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING, Protocol, cast, runtime_checkable
 
 from byos.errors import ConfigError, MissingExtraError
 
@@ -24,6 +24,7 @@ PROVIDER_MODULES: dict[str, str] = {
 EXTRAS: dict[str, str] = {"s3": "s3", "gcs": "gcs", "azure": "azure"}
 
 
+@runtime_checkable
 class Provider(Protocol):
     """What every provider module offers."""
 
