@@ -96,6 +96,11 @@ class StubRequest:
         return "X-Amz-Signature" in self.query
 
     @property
+    def signed(self) -> bool:
+        """Whether the request carries credentials: a query signature or an ``Authorization`` header."""
+        return self.presigned or "authorization" in self.headers
+
+    @property
     def is_object(self) -> bool:
         """Whether the path names an object (``/bucket/key``), not the bucket."""
         return "/" in self.path.strip("/")

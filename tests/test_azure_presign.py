@@ -77,10 +77,17 @@ class FakeKeys:
         self.requests: list[tuple[datetime, datetime]] = []
 
     def __call__(
-        self, destination: AzureDestination, start: datetime, expiry: datetime, *, timeout: float
+        self,
+        destination: AzureDestination,
+        start: datetime,
+        expiry: datetime,
+        *,
+        timeout: float,
+        credential: object = None,
     ) -> UserDelegationKey:
         assert isinstance(destination, AzureDestination)
         assert timeout > 0
+        assert credential is not None  # resolve_signing hands over the credential it names the identity by
         self.requests.append((start, expiry))
         end = start + azure.KEY_BACKDATE + self.lifetime if self.lifetime is not None else expiry
         return UserDelegationKey(
@@ -432,7 +439,7 @@ def test_token_failure_becomes_one_line_credentials_error(monkeypatch: pytest.Mo
 def test_unreachable_endpoint_becomes_provider_error(monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.azure_helpers import UnsignedToken  # noqa: PLC0415
 
-    monkeypatch.setattr(azure, "token_credential", lambda _destination: UnsignedToken())
+    monkeypatch.setattr(azure, "token_credential", lambda _destination, **_options: UnsignedToken())
     with refusing_port() as port:
         target = delegated(
             account_name="devstoreaccount1", endpoint_url=f"https://127.0.0.1:{port}/devstoreaccount1"

@@ -224,7 +224,7 @@ def management(monkeypatch: pytest.MonkeyPatch) -> Iterator[ManagementStub]:
     stub = ManagementStub(accounts={})
     with stub.running():
         monkeypatch.setattr(azure, "MANAGEMENT_ENDPOINT", stub.endpoint)
-        monkeypatch.setattr(azure, "token_credential", lambda _destination: UnsignedToken())
+        monkeypatch.setattr(azure, "token_credential", lambda _destination, **_options: UnsignedToken())
         yield stub
 
 
@@ -323,7 +323,7 @@ def oauth_azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OAuthAzu
 def test_user_delegation_is_proven_and_roles_are_tried(
     oauth_azurite: OAuthAzurite, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(azure, "token_credential", lambda _destination: UnsignedToken())
+    monkeypatch.setattr(azure, "token_credential", lambda _destination, **_options: UnsignedToken())
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(oauth_azurite.cert_path))  # the SDK's key fetch
     monkeypatch.setenv("SSL_CERT_FILE", str(oauth_azurite.cert_path))  # the checker's own HTTPS calls
     name = f"byos-{uuid.uuid4().hex[:12]}"

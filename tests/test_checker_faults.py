@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 
 from byos import http
-from byos.checker import CHECK_IDS, check_setup
+from byos.checker import CHECK_IDS, RUN_ORDER, check_setup
 from byos.checker.context import BACKOFF_SECONDS, RETRIES
 from byos.config import S3Destination, destination_from_dict
+from byos.keys import KeyLayout
 from byos.models import Report, Status
 from byos.providers.s3 import clear_credential_cache
 from byos.uploads import presign_upload
@@ -160,6 +161,111 @@ def test_silent_endpoint_respects_the_deadline(deadline: float, timeout: float) 
     if deadline < 2 * timeout:
         # Two calls of `timeout` each would take 2 s: the second one was cut to the time left.
         assert elapsed < 2 * timeout
+
+
+def test_silent_sts_endpoint_respects_the_deadline() -> None:
+    clear_credential_cache()
+    try:
+        with SilentServer() as silent:
+            destination = dest(
+                silent.endpoint, role_arn="arn:aws:iam::123456789012:role/byos-uploader", external_id="e-7f3c"
+            )
+            report, elapsed = run(destination, deadline=3.0, timeout=1.0)
+            assert silent.accepted >= 1  # AssumeRole went to the silent endpoint
+    finally:
+        clear_credential_cache()
+
+    assert elapsed <= 3.0 + MARGIN
+    assert check(report, "credentials") == (
+        Status.FAIL,
+        "AWS STS (assuming role_arn) did not answer within 1 s, so no credentials could be had",
+    )
+    assert check(report, "upload")[0] is Status.SKIP
+
+
+def test_silent_microsoft_entra_sign_in_respects_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("azure.identity", reason="the Azure sign-in needs byos[azure]")
+    from byos.providers import azure  # noqa: PLC0415  (only this test needs the Azure provider)
+
+    deadline, timeout = 2.0, 1.0
+    with SilentServer() as silent:
+        monkeypatch.setenv("AZURE_AUTHORITY_HOST", f"https://127.0.0.1:{silent.port}")
+        # An AD FS tenant: MSAL skips instance discovery (a call to login.microsoftonline.com) for it, so the
+        # token request goes straight to the silent socket, with no network needed.
+        destination = destination_from_dict(
+            {
+                "provider": "azure",
+                "account_name": "acme",
+                "container": "imports",
+                "tenant_id": "adfs",
+                "client_id": "33333333-3333-3333-3333-333333333333",
+                "client_secret": SECRET,
+            },
+            env=False,
+        )
+        started = time.monotonic()
+        try:
+            report = check_setup(destination, deadline=deadline, timeout=timeout)
+        finally:
+            azure.clear_caches()
+        elapsed = time.monotonic() - started
+        assert silent.accepted >= 1  # the sign-in went to the silent endpoint
+
+    assert elapsed <= deadline + MARGIN, f"check_setup took {elapsed:.2f} s for a {deadline} s deadline"
+    assert_no_secrets(report)
+    state, message = check(report, "credentials")
+    assert state is Status.FAIL
+    assert message.startswith("Get User Delegation Key: Microsoft Entra ID did not answer in time"), message
+    assert message.endswith(f"(waited {timeout:g} s per call)")
+    assert check(report, "upload")[0] is Status.SKIP
+
+
+# --- the order checks run in ---
+
+
+def test_public_access_runs_before_least_privilege_and_the_report_keeps_its_order() -> None:
+    assert sorted(RUN_ORDER) == sorted(CHECK_IDS)
+    assert RUN_ORDER.index("upload") < RUN_ORDER.index("public_access") < RUN_ORDER.index("least_privilege")
+
+
+def public_and_deletable(stub: StubS3, request: StubRequest) -> Reply | None:
+    """Over-privileged keys (they may read and delete) on a bucket whose objects anyone may read."""
+    if not request.is_object:
+        return None
+    if request.method == "DELETE" and request.signed:
+        stub.objects.pop(request.path, None)
+        return Reply(204)  # S3 answers 204 to a permitted delete, whether or not the key exists
+    if request.method == "GET":  # with or without credentials: the objects are public
+        body = stub.objects.get(request.path)
+        return Reply(200, {"ETag": '"0123456789abcdef0123456789abcdef"'}, body) if body else None
+    return None
+
+
+def test_public_bucket_fails_public_access_even_when_the_keys_may_delete() -> None:
+    with StubS3() as server:
+        server.handler = lambda request: public_and_deletable(server, request)
+        destination = dest(server.endpoint)
+        report, _ = run(destination)
+        probe = next(r.path for r in server.seen("PUT", presigned=True))
+        deletes = [r.path for r in server.seen("DELETE")]
+        anonymous_reads = [i for i, r in enumerate(server.requests) if r.method == "GET" and not r.signed]
+        first_delete = next(i for i, r in enumerate(server.requests) if r.method == "DELETE")
+        stored = dict(server.objects)
+
+    assert check(report, "public_access") == (
+        Status.FAIL,
+        "anyone on the internet can read the bucket without credentials",
+    )
+    assert check(report, "least_privilege") == (
+        Status.WARN,
+        "the uploader's credentials can also read, delete; the customer was promised write-only",
+    )
+    assert max(anonymous_reads) < first_delete  # public_access ran first
+    folder = f"/{BUCKET}/{KeyLayout.from_destination(destination).probe_folder}"
+    assert len(deletes) == 1
+    assert deletes[0].startswith(folder)
+    assert deletes[0] != probe  # the delete trial aims at a key never written ...
+    assert probe in stored  # ... so the probe stays
 
 
 # --- throttling ---

@@ -23,6 +23,7 @@ import pytest
 from byos import http
 from byos.checker import CHECK_IDS, check_setup
 from byos.config import GCSDestination
+from byos.keys import KeyLayout
 from byos.models import Report, Status
 from byos.providers import gcs
 from tests.gcs_helpers import (
@@ -260,8 +261,12 @@ def test_write_only_hmac_key_on_cloud_storage_passes() -> None:
     assert status["encryption"] is Status.SKIP
     assert "encrypts all data at rest" in message(report, "encryption")
     assert message(report, "write_once").startswith("a second upload to the same key was refused (HTTP 412)")
-    assert list(stub.objects) == [next(key for method, key in stub.seen if method == "PUT")]
-    assert ("DELETE", next(iter(stub.objects))) in stub.seen  # delete was tried, and refused: the probe stays
+    probe = next(key for method, key in stub.seen if method == "PUT")
+    assert list(stub.objects) == [probe]
+    deletes = [key for method, key in stub.seen if method == "DELETE"]
+    assert len(deletes) == 1  # delete was tried (and refused) on a probe-folder key never written
+    assert deletes[0] != probe
+    assert deletes[0].startswith(KeyLayout.from_destination(hmac_destination()).probe_folder)
 
 
 def test_wrong_hmac_secret_fails_credentials() -> None:
@@ -294,3 +299,62 @@ def test_readable_metadata_gives_location_and_encryption(
     assert status["bucket.region"] is region_status, message(report, "bucket.region")
     assert status["encryption"] is Status.PASS
     assert encryption_message in message(report, "encryption")
+
+
+@dataclass
+class PublicDeletableGcs(WriteOnlyGcs):
+    """An over-privileged key on a public bucket: the uploader may also read and delete, anyone may read.
+
+    Anonymous reads of objects are allowed (``allUsers`` as object viewer); listing stays refused and every
+    signature is still verified.
+    """
+
+    def __call__(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        timeout: float = 10.0,
+    ) -> http.Response:
+        parts = urlsplit(url)
+        query = parse_qs(parts.query, keep_blank_values=True)
+        _, _, key = unquote(parts.path[1:]).partition("/")
+        signed = "X-Goog-Signature" in query
+        if not key or method not in ("GET", "DELETE") or (method == "DELETE" and not signed):
+            return super().__call__(method, url, headers=headers, body=body, timeout=timeout)
+        self.seen.append((method, key))
+        if signed:
+            try:
+                verify_signed_url(
+                    url, method=method, headers=headers or {}, now=datetime.now(UTC), hmac_secret=HMAC_SECRET
+                )
+            except VerificationError:
+                return self._error(403, "SignatureDoesNotMatch")
+        if key not in self.objects:
+            return self._error(404, "NoSuchKey")  # Cloud Storage's answer when the request was permitted
+        if method == "DELETE":
+            del self.objects[key]
+            return http.Response(204, self._date(), b"")
+        return http.Response(200, self._date(), self.objects[key])
+
+
+def test_public_bucket_fails_public_access_even_when_the_uploader_may_delete() -> None:
+    stub = PublicDeletableGcs()
+    dest = hmac_destination()
+    report, status = run(dest, transport=stub)
+    assert status["public_access"] is Status.FAIL, message(report, "public_access")
+    assert (
+        message(report, "public_access") == "anyone on the internet can read the bucket without credentials"
+    )
+    assert status["least_privilege"] is Status.WARN
+    assert message(report, "least_privilege").startswith(
+        "the uploader's credentials can also read, delete; the customer was promised write-only"
+    )
+    probe = next(key for method, key in stub.seen if method == "PUT")
+    deletes = [key for method, key in stub.seen if method == "DELETE"]
+    assert len(deletes) == 1
+    assert deletes[0] != probe
+    assert deletes[0].startswith(KeyLayout.from_destination(dest).probe_folder)
+    assert probe in stub.objects  # the delete trial (answered 404, so permitted) left the probe alone

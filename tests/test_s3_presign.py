@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -12,10 +15,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from byos.config import S3Destination, destination_from_dict
-from byos.errors import CredentialsError, InvalidInputError, MissingExtraError
+from byos.errors import CredentialsError, InvalidInputError, MissingExtraError, ProviderTimeoutError
+from byos.models import UploadOptions
 from byos.providers import s3
 from byos.uploads import presign_upload
 from tests.s3_helpers import destination
+from tests.stub_servers import SilentServer, refusing_port
 
 NOW = datetime(2026, 11, 2, 12, 0, 0, tzinfo=UTC)
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -117,6 +122,89 @@ def test_bad_input_is_one_line_naming_the_field(arguments: dict[str, Any], field
         presign_upload(dest(), "a.csv", now=NOW, **arguments)
     assert caught.value.field == field
     assert "\n" not in str(caught.value)
+
+
+def test_a_size_limited_destination_needs_content_length_on_put() -> None:
+    limited = dest(max_upload_bytes=1024)
+    with pytest.raises(InvalidInputError) as caught:
+        presign_upload(limited, "a.csv", now=NOW)
+    assert str(caught.value) == (
+        "content_length: is required: the destination limits uploads to 1024 bytes and a presigned PUT can "
+        "lock only an exact size; pass content_length, or use method POST"
+    )
+    exact = presign_upload(limited, "a.csv", content_length=1024, now=NOW)
+    assert exact.headers["Content-Length"] == "1024"
+    assert "content-length" in query(exact.url)["X-Amz-SignedHeaders"].split(";")
+    with pytest.raises(InvalidInputError, match=r"^content_length: 1025 is over the limit of 1024 bytes"):
+        presign_upload(limited, "a.csv", content_length=1025, now=NOW)
+    post = presign_upload(limited, "a.csv", method="POST", now=NOW)
+    policy = json.loads(base64.b64decode(post.fields["policy"]))
+    assert ["content-length-range", 0, 1024] in policy["conditions"]
+
+
+def test_the_size_limit_is_checked_before_a_role_is_assumed() -> None:
+    with refusing_port() as port:
+        limited = dest(
+            max_upload_bytes=1024,
+            role_arn="arn:aws:iam::123456789012:role/byos-uploader",
+            endpoint_url=f"http://127.0.0.1:{port}",
+        )
+        with pytest.raises(InvalidInputError, match=r"^content_length: is required"):
+            presign_upload(limited, "a.csv", now=NOW)  # a CredentialsError had STS been called
+
+
+def test_the_checkers_own_probe_may_put_under_a_size_limit() -> None:
+    probe = s3.presign_upload(
+        dest(max_upload_bytes=1024), UploadOptions(filename="p.csv", probe=True, now=NOW)
+    )
+    assert probe.method == "PUT"
+    assert "Content-Length" not in probe.headers
+
+
+def test_multipart_over_the_size_limit_is_refused_before_anything_is_sent() -> None:
+    size = 10 * 1024**2 + 1
+    with refusing_port() as port:
+        limited = dest(max_upload_bytes=10 * 1024**2, endpoint_url=f"http://127.0.0.1:{port}")
+        with pytest.raises(InvalidInputError) as caught:
+            s3.start_multipart(limited, UploadOptions(filename="big.csv", now=NOW), size)
+        assert str(caught.value) == f"size: {size} is over the limit of {10 * 1024**2} bytes; split the file"
+        unlimited = dest(endpoint_url=f"http://127.0.0.1:{port}")
+        with pytest.raises(InvalidInputError, match=r"^size: 101 is over the limit of 100 bytes"):
+            s3.start_multipart(unlimited, UploadOptions(filename="big.csv", max_bytes=100, now=NOW), 101)
+
+
+def test_a_silent_sts_does_not_hold_up_other_destinations(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIACHAINEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "chain-secret")
+    chain = dest(access_key_id=None, secret_access_key=None)
+    raised: list[type[BaseException]] = []
+    took: list[float] = []
+
+    def assume(slow: S3Destination) -> None:
+        started = time.monotonic()
+        try:
+            s3.resolve_credentials(slow, timeout=1.5)
+        except Exception as exc:  # noqa: BLE001  (the test records what was raised)
+            raised.append(type(exc))
+        took.append(time.monotonic() - started)
+
+    with SilentServer() as silent:
+        slow = dest(role_arn="arn:aws:iam::123456789012:role/byos-uploader", endpoint_url=silent.endpoint)
+        worker = threading.Thread(target=assume, args=(slow,))
+        worker.start()
+        waited = time.monotonic() + 5
+        while silent.accepted == 0 and time.monotonic() < waited:
+            time.sleep(0.02)
+        assert silent.accepted >= 1  # AssumeRole is now waiting on the silent endpoint
+        started = time.monotonic()
+        found = s3.resolve_credentials(chain)
+        quick = time.monotonic() - started
+        worker.join(timeout=10)
+
+    assert found.source == "chain"
+    assert quick < 0.5, f"resolving other credentials waited {quick:.2f} s for the silent STS call"
+    assert raised == [ProviderTimeoutError]
+    assert took[0] < 1.5 + 1.0  # one attempt, bounded by the timeout
 
 
 def test_part_plan_stays_within_s3_limits() -> None:

@@ -47,6 +47,23 @@ _NEEDS_BUCKET = frozenset(
     {"bucket.region", "upload", "write_once", "least_privilege", "cors", "public_access", "encryption"}
 )
 _OFFLINE = frozenset({"config", "clock", "lifetime"})  # need no network, so they run even past the deadline
+# The order checks run in. public_access reads the probe anonymously, so it runs before least_privilege,
+# whose delete trial could remove the probe where the credentials may delete (a public bucket would then
+# look private). The report keeps the order of CHECK_IDS.
+RUN_ORDER = (
+    "config",
+    "credentials",
+    "bucket.exists",
+    "bucket.region",
+    "upload",
+    "write_once",
+    "public_access",
+    "least_privilege",
+    "cors",
+    "encryption",
+    "clock",
+    "lifetime",
+)
 
 
 class ProviderChecks(Protocol):
@@ -102,7 +119,8 @@ def check_setup(
         transport: Sends one HTTP request (default :func:`byos.http.send`).
 
     Returns:
-        One result per check id, in :data:`CHECK_IDS` order. Never raises for a failing check.
+        One result per check id, in :data:`CHECK_IDS` order (they run in :data:`RUN_ORDER`). Never raises
+        for a failing check.
     """
     ctx = CheckContext(
         destination=destination,
@@ -133,9 +151,10 @@ def check_setup(
         "lifetime": common.lifetime,
     }
     results: list[CheckResult] = []
-    for check_id in CHECK_IDS:
+    for check_id in RUN_ORDER:
         results.append(_run_one(ctx, check_id, steps[check_id], results, deadline))
-    return Report(destination.label, tuple(results))
+    by_id = {result.id: result for result in results}
+    return Report(destination.label, tuple(by_id[check_id] for check_id in CHECK_IDS))
 
 
 def _run_one(
@@ -188,15 +207,21 @@ def _guarded(ctx: CheckContext, step: Callable[[CheckContext], Outcome]) -> Outc
 def check_fleet(
     destinations: Iterable[Destination],
     *,
+    origins: Sequence[str] | None = None,
     concurrency: int = 8,
     timeout: float = DEFAULT_TIMEOUT,
     deadline: float = DEFAULT_DEADLINE,
 ) -> Iterator[Report]:
-    """Check many destinations, ``concurrency`` at a time; yields each report as it completes."""
+    """Check many destinations, ``concurrency`` at a time; yields each report as it completes.
+
+    ``origins`` overrides every destination's own browser origins for the CORS check (None: each its own).
+    """
     from concurrent.futures import as_completed  # noqa: PLC0415
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="byos-check") as pool:
-        futures = [pool.submit(check_setup, d, timeout=timeout, deadline=deadline) for d in destinations]
+        futures = [
+            pool.submit(check_setup, d, origins, timeout=timeout, deadline=deadline) for d in destinations
+        ]
         for future in as_completed(futures):
             yield future.result()
 

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from byos.checker.common import policy_hint, probe_request
 from byos.checker.outcome import Outcome, failed, passed, skipped, warned
 from byos.config import AzureDestination
-from byos.errors import CredentialsError
+from byos.errors import CredentialsError, ProviderTimeoutError
 from byos.keys import KeyLayout
 from byos.providers import azure as provider
 
@@ -73,11 +73,18 @@ def credentials(ctx: CheckContext) -> Outcome:
             f"Azure could not confirm the account key ({_error_code(answer)})",
             "retry later; check endpoint_url",
         )
+    timeout = ctx.call_timeout()
     try:
-        signing = provider.resolve_signing(dest, timeout=ctx.call_timeout(), refresh=True)
+        signing = provider.resolve_signing(dest, timeout=timeout, refresh=True)
     except CredentialsError as exc:
         ctx.state["credentials_expire_at"] = None
         return failed(str(exc), policy_hint(DELEGATION_SECTION))
+    except ProviderTimeoutError as exc:
+        ctx.state["credentials_expire_at"] = None
+        return failed(
+            f"{exc} (waited {timeout:g} s per call)",
+            "check the network path to Microsoft Entra ID and to endpoint_url; retry later",
+        )
     ctx.state[_SIGNING_KEY] = signing
     ctx.state["credentials_expire_at"] = signing.expires_at
     key = signing.delegation_key
@@ -253,7 +260,8 @@ def _container(ctx: CheckContext) -> http.Response:
         return found
     dest = _dest(ctx)
     url = f"{provider.blob_url(dest)}?restype=container"
-    answer = ctx.send("GET", url, headers=provider.authorization_headers(dest, "GET", url, now=ctx.clock()))
+    headers = provider.authorization_headers(dest, "GET", url, now=ctx.clock(), timeout=ctx.call_timeout())
+    answer = ctx.send("GET", url, headers=headers)
     ctx.state[_CONTAINER_KEY] = answer
     return answer
 
@@ -284,9 +292,10 @@ def _account(ctx: CheckContext) -> AccountInfo:
     dest = _dest(ctx)
     url = provider.account_resource_url(dest)
     assert url is not None  # noqa: S101  (callers check subscription_id and resource_group first)
+    timeout = ctx.call_timeout()
     try:
-        token = provider.access_token(dest, provider.MANAGEMENT_SCOPE)
-    except CredentialsError as exc:
+        token = provider.access_token(dest, provider.MANAGEMENT_SCOPE, timeout=timeout)
+    except (CredentialsError, ProviderTimeoutError) as exc:
         info = AccountInfo(
             0,
             {},

@@ -20,6 +20,7 @@ from byos.checker.common import policy_hint
 from byos.checker.outcome import Outcome, failed, passed, skipped, warned
 from byos.config import GCSDestination
 from byos.errors import CredentialsError
+from byos.keys import KeyLayout
 from byos.providers import gcs as provider
 
 if TYPE_CHECKING:
@@ -153,10 +154,16 @@ def bucket_region(ctx: CheckContext) -> Outcome:
 
 
 def least_privilege(ctx: CheckContext) -> Outcome:
-    """With the uploader's signer, reading, listing and deleting must all be refused."""
+    """With the uploader's signer, reading, listing and deleting must all be refused.
+
+    Deleting is tried on a key under the probe folder that was never written, so the probe stays for the
+    other checks: Cloud Storage answers 404 to a permitted delete of a missing object and 403 to a refused
+    one.
+    """
     dest = _dest(ctx)
     signing = provider.resolve_signing(dest)
     key = _probe_key(ctx)
+    absent = KeyLayout.from_destination(dest).probe_key()  # never written: deleting it harms nothing
     now = ctx.clock()
     listing: dict[str, str] = {"max-keys": "1"}
     if dest.prefix:
@@ -164,12 +171,13 @@ def least_privilege(ctx: CheckContext) -> Outcome:
     trials = (
         ("read", "GET", provider.presign_object_url(signing, dest, "GET", key, now=now)),
         ("list", "GET", provider.presign_bucket_url(signing, dest, "GET", query=listing, now=now)),
-        ("delete", "DELETE", provider.presign_object_url(signing, dest, "DELETE", key, now=now)),
+        ("delete", "DELETE", provider.presign_object_url(signing, dest, "DELETE", absent, now=now)),
     )
     allowed = []
     for name, method, url in trials:
         answer = ctx.send(method, url)
-        if 200 <= answer.status < 300 or _xml_text(answer.body, "Code") == "NoSuchKey":
+        missing = answer.status == 404 and name == "delete"  # permitted, and nothing was there to delete
+        if 200 <= answer.status < 300 or missing or _xml_text(answer.body, "Code") == "NoSuchKey":
             allowed.append(name)
     if allowed:
         return warned(

@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 from byos import http
 from byos.checker.common import policy_hint
+from byos.checker.context import DeadlineExceededError
 from byos.checker.outcome import Outcome, failed, passed, skipped, warned
 from byos.config import S3Destination
 from byos.errors import CredentialsError, ProviderError, ProviderTimeoutError
+from byos.keys import KeyLayout
 from byos.providers import require
 from byos.providers import s3 as provider
 
@@ -38,7 +40,18 @@ def _dest(ctx: CheckContext) -> S3Destination:
 def credentials(ctx: CheckContext) -> Outcome:
     """Resolve the credentials and prove S3 accepts them (an AccessDenied still proves who we are)."""
     dest = _dest(ctx)
-    found = provider.resolve_credentials(dest, now=ctx.clock())
+    timeout = ctx.call_timeout()
+    try:
+        found = provider.resolve_credentials(dest, now=ctx.clock(), timeout=timeout)
+    except ProviderTimeoutError as exc:
+        if isinstance(exc, DeadlineExceededError):
+            raise
+        ctx.state["credentials_expire_at"] = None
+        source = "AWS STS (assuming role_arn)" if dest.role_arn else "the AWS credential chain"
+        return failed(
+            f"{source} did not answer within {timeout:g} s, so no credentials could be had",
+            "check endpoint_url and the network path to STS (or the profile's credential source)",
+        )
     ctx.state["credentials_expire_at"] = found.expires_at
     mode = {
         "static": "long-term access key",
@@ -99,15 +112,20 @@ def bucket_region(ctx: CheckContext) -> Outcome:
 
 
 def least_privilege(ctx: CheckContext) -> Outcome:
-    """With the uploader's credentials, reading, listing and deleting must all be refused."""
+    """With the uploader's credentials, reading, listing and deleting must all be refused.
+
+    Deleting is tried on a key under the probe folder that was never written: S3 answers 204 to a permitted
+    DeleteObject whether or not the key exists, and the probe stays for the other checks.
+    """
     dest = _dest(ctx)
     probe = ctx.state.get("probe")
     key = probe.key if probe is not None else f"{dest.prefix}{dest.probe_prefix}absent.txt"
-    found = provider.resolve_credentials(dest, now=ctx.clock())
+    absent = KeyLayout.from_destination(dest).probe_key()  # never written: deleting it harms nothing
+    found = provider.resolve_credentials(dest, now=ctx.clock(), timeout=ctx.call_timeout())
     trials = {
         "read": lambda c: c.get_object(Bucket=dest.bucket, Key=key)["Body"].read(1),
         "list": lambda c: c.list_objects_v2(Bucket=dest.bucket, Prefix=dest.prefix, MaxKeys=1),
-        "delete": lambda c: c.delete_object(Bucket=dest.bucket, Key=key),
+        "delete": lambda c: c.delete_object(Bucket=dest.bucket, Key=absent),
     }
     allowed: list[str] = []
     unknown: list[str] = []
@@ -145,7 +163,7 @@ def anonymous_urls(ctx: CheckContext) -> dict[str, str]:
 def encryption(ctx: CheckContext) -> Outcome:
     """Default encryption, where the credentials may read it."""
     dest = _dest(ctx)
-    found = provider.resolve_credentials(dest, now=ctx.clock())
+    found = provider.resolve_credentials(dest, now=ctx.clock(), timeout=ctx.call_timeout())
     answer: dict[str, Any] = {}
 
     def read(client: Any) -> None:  # noqa: ANN401  (boto3 ships no type information)
@@ -173,7 +191,7 @@ def encryption(ctx: CheckContext) -> Outcome:
 
 def _head_bucket(ctx: CheckContext) -> http.Response:
     dest = _dest(ctx)
-    found = provider.resolve_credentials(dest, now=ctx.clock())
+    found = provider.resolve_credentials(dest, now=ctx.clock(), timeout=ctx.call_timeout())
     signer, endpoint = provider.signer_for(dest, found)
     url = signer.presign_url(
         "HEAD", endpoint.post_url(dest.bucket), expires=60, now=ctx.clock().astimezone(UTC)

@@ -171,11 +171,18 @@ def _cache_key(destination: AzureDestination) -> tuple[Any, ...]:
     return (destination.tenant_id, destination.client_id, secret)
 
 
-def token_credential(destination: Destination) -> Any:  # noqa: ANN401  (azure-identity ships no types here)
-    """Return the (cached) Microsoft Entra token credential of ``destination``.
+def token_credential(destination: Destination, *, timeout: float | None = None) -> Any:  # noqa: ANN401  (azure-identity ships no types here)
+    """Return the Microsoft Entra token credential of ``destination``.
 
     ``ClientSecretCredential`` when ``tenant_id``, ``client_id`` and ``client_secret`` are set; otherwise
     ``DefaultAzureCredential`` (with ``client_id`` as the user-assigned managed identity, if set).
+
+    Args:
+        destination: An Azure destination.
+        timeout: None gives the cached credential presigning uses (each call bounded by
+            :data:`SDK_TIMEOUT`, one retry). A number gives a new credential whose every call (and every
+            developer sign-in subprocess) is bounded by it and never retried: the setup checker's, whose
+            calls must end before its deadline.
 
     Raises:
         MissingExtraError: ``byos[azure]`` is not installed.
@@ -183,41 +190,67 @@ def token_credential(destination: Destination) -> Any:  # noqa: ANN401  (azure-i
     """
     azure = _azure(destination)
     key = _cache_key(azure)
-    with _lock:
-        found = _credentials.get(key)
-    if found is not None:
-        return found
-    identity = require(
-        "azure.identity", feature="Microsoft Entra sign-in (user delegation SAS)", extra="azure"
-    )
-    try:
-        if azure.client_secret is not None:
-            credential = identity.ClientSecretCredential(
-                azure.tenant_id, azure.client_id, azure.client_secret.get_secret_value()
-            )
-        else:
-            options: dict[str, str] = {}
-            if azure.client_id is not None:
-                options["managed_identity_client_id"] = azure.client_id
-            if azure.tenant_id is not None:
-                options["workload_identity_tenant_id"] = azure.tenant_id
-            credential = identity.DefaultAzureCredential(**options)
-    except ValueError as exc:
-        raise CredentialsError(
-            f"tenant_id/client_id: azure-identity refused them ({type(exc).__name__}); check both are GUIDs"
-        ) from exc
+    if timeout is None:
+        with _lock:
+            found = _credentials.get(key)
+        if found is not None:
+            return found
+    credential = _new_credential(azure, SDK_TIMEOUT if timeout is None else timeout, retries=timeout is None)
+    if timeout is not None:
+        return credential
     with _lock:
         return _credentials.setdefault(key, credential)
 
 
-def access_token(destination: Destination, scope: str = STORAGE_SCOPE) -> str:
+def _new_credential(azure: AzureDestination, timeout: float, *, retries: bool) -> Any:  # noqa: ANN401  (an SDK credential)
+    identity = require(
+        "azure.identity", feature="Microsoft Entra sign-in (user delegation SAS)", extra="azure"
+    )
+    # azure-core pipeline settings: without them a token request waits 300 s and is retried three times.
+    bounds: dict[str, Any] = {
+        "connection_timeout": timeout,
+        "read_timeout": timeout,
+        "retry_total": 1 if retries else 0,
+    }
+    try:
+        if azure.client_secret is not None:
+            return identity.ClientSecretCredential(
+                azure.tenant_id, azure.client_id, azure.client_secret.get_secret_value(), **bounds
+            )
+        options: dict[str, Any] = {**bounds, "process_timeout": timeout}  # az, azd and PowerShell sign-in
+        if azure.client_id is not None:
+            options["managed_identity_client_id"] = azure.client_id
+        if azure.tenant_id is not None:
+            options["workload_identity_tenant_id"] = azure.tenant_id
+        return identity.DefaultAzureCredential(**options)
+    except ValueError as exc:
+        raise CredentialsError(
+            f"tenant_id/client_id: azure-identity refused them ({type(exc).__name__}); check both are GUIDs"
+        ) from exc
+
+
+def _credential(azure: AzureDestination, timeout: float | None) -> Any:  # noqa: ANN401  (an SDK credential)
+    """The cached credential for presigning, or a new one bounded by ``timeout`` (the setup checker's)."""
+    return token_credential(azure) if timeout is None else token_credential(azure, timeout=timeout)
+
+
+def access_token(
+    destination: Destination, scope: str = STORAGE_SCOPE, *, timeout: float | None = None
+) -> str:
     """Return a bearer token for ``scope`` from the destination's token credential.
+
+    Args:
+        destination: An Azure destination.
+        scope: The token's scope (Blob Storage by default).
+        timeout: Bound every call of the token fetch by this many seconds, without retries (see
+            :func:`token_credential`); None uses the cached credential.
 
     Raises:
         CredentialsError: No token could be had.
+        ProviderTimeoutError: Microsoft Entra ID did not answer in time.
         MissingExtraError: ``byos[azure]`` is not installed.
     """
-    credential = token_credential(destination)
+    credential = _credential(_azure(destination), timeout)
     try:
         token = credential.get_token(scope)
     except Exception as exc:
@@ -230,7 +263,7 @@ def resolve_signing(
     *,
     lifetime: timedelta | None = None,
     now: datetime | None = None,
-    timeout: float = SDK_TIMEOUT,
+    timeout: float | None = None,
     refresh: bool = False,
 ) -> AzureSigning:
     """Return how ``destination`` signs, fetching (or refreshing) a user delegation key when it has no key.
@@ -240,7 +273,8 @@ def resolve_signing(
         lifetime: The longest URL lifetime about to be signed (the destination's ``expires`` when None); a
             cached delegation key with less than this plus five minutes left is replaced.
         now: The signing time (UTC now when None).
-        timeout: Seconds for each network call of the key fetch.
+        timeout: Seconds for each network call of the token and key fetch, without retries (the setup
+            checker's bound); None gives :data:`SDK_TIMEOUT` and the cached token credential.
         refresh: Fetch a new delegation key even when the cached one would do (the setup checker's proof).
 
     Raises:
@@ -278,13 +312,18 @@ def resolve_signing(
         return cached
     real_now = datetime.now(UTC).replace(microsecond=0)
     validity = min(MAX_KEY_LIFETIME, max(KEY_LIFETIME, wanted + KEY_REUSE + REFRESH_MARGIN))
+    credential = _credential(azure, timeout)
     delegation_key = fetch_delegation_key(
-        azure, real_now - KEY_BACKDATE, real_now + validity, timeout=timeout
+        azure,
+        real_now - KEY_BACKDATE,
+        real_now + validity,
+        timeout=SDK_TIMEOUT if timeout is None else timeout,
+        credential=credential,
     )
     signer = BlobSasSigner(
         azure.account_name, user_delegation_key=delegation_key, endpoint=azure.blob_endpoint
     )
-    identity = _identity(azure, token_credential(azure))
+    identity = _identity(azure, credential)
     fresh = AzureSigning(signer, "user delegation", identity, signer.key_expires_at, delegation_key)
     with _lock:
         _delegations[key] = fresh
@@ -292,19 +331,33 @@ def resolve_signing(
 
 
 def fetch_delegation_key(
-    destination: AzureDestination, start: datetime, expiry: datetime, *, timeout: float = SDK_TIMEOUT
+    destination: AzureDestination,
+    start: datetime,
+    expiry: datetime,
+    *,
+    timeout: float = SDK_TIMEOUT,
+    credential: Any = None,  # noqa: ANN401  (an azure-identity credential)
 ) -> UserDelegationKey:
     """Ask the Blob service for a user delegation key valid from ``start`` to ``expiry``.
 
     The identity needs ``Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action``
     at the storage account (the built-in Storage Blob Delegator role).
 
+    Args:
+        destination: An Azure destination without an account key.
+        start: When the key becomes valid.
+        expiry: When the key expires.
+        timeout: Seconds for each call to the blob endpoint (never retried).
+        credential: The token credential to authorise with (the destination's cached one when None); its
+            own timeouts bound the token fetch.
+
     Raises:
         CredentialsError: No token, or the identity may not request a key.
         ProviderError: The blob endpoint could not be reached (ProviderTimeoutError: not in time).
     """
     blob = require("azure.storage.blob", feature="user delegation SAS", extra="azure")
-    credential = token_credential(destination)
+    if credential is None:
+        credential = token_credential(destination)
     try:
         client = blob.BlobServiceClient(
             account_url=destination.blob_endpoint,
@@ -328,9 +381,15 @@ def _translate(exc: Exception, operation: str) -> ByosError:  # noqa: PLR0911  (
     name = type(exc).__name__
     status = getattr(exc, "status_code", None)
     code = getattr(exc, "error_code", None) or (f"HTTP {status}" if status else name)
-    if isinstance(exc, errors.ServiceRequestTimeoutError | errors.ServiceResponseTimeoutError):
+    timeouts = errors.ServiceRequestTimeoutError | errors.ServiceResponseTimeoutError
+    if isinstance(exc, timeouts):
         return ProviderTimeoutError(f"{operation}: Azure did not answer in time ({name})")
     if isinstance(exc, errors.ClientAuthenticationError) and status is None:
+        if isinstance(exc.__cause__ or exc.__context__, timeouts):  # azure-identity wraps the token fetch's
+            return ProviderTimeoutError(
+                f"{operation}: Microsoft Entra ID did not answer in time ({name}); check the network path "
+                "to the sign-in endpoint"
+            )
         return CredentialsError(
             f"{operation}: no Microsoft Entra token ({name}); check tenant_id, client_id and client_secret, "
             "or the managed identity or `az login` session (or use account_key)"
@@ -564,12 +623,20 @@ def blob_url(destination: Destination, blob_name: str | None = None) -> str:
 
 
 def authorization_headers(
-    destination: Destination, method: str, url: str, *, now: datetime | None = None
+    destination: Destination,
+    method: str,
+    url: str,
+    *,
+    now: datetime | None = None,
+    timeout: float | None = None,
 ) -> dict[str, str]:
     """Headers that authorise one Blob request without a SAS: Shared Key, or a Microsoft Entra bearer token.
 
+    ``timeout`` bounds the bearer token's fetch (see :func:`access_token`).
+
     Raises:
         CredentialsError: No bearer token could be had.
+        ProviderTimeoutError: Microsoft Entra ID did not answer in time.
         MissingExtraError: A bearer token needs ``byos[azure]``.
     """
     azure = _azure(destination)
@@ -578,7 +645,7 @@ def authorization_headers(
         "x-ms-version": X_MS_VERSION,
     }
     if azure.account_key is None:
-        headers["Authorization"] = f"Bearer {access_token(azure)}"
+        headers["Authorization"] = f"Bearer {access_token(azure, timeout=timeout)}"
         return headers
     parts = urlsplit(url)
     canonical_headers = "".join(f"{name}:{headers[name]}\n" for name in sorted(headers))

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
 from byos import http
-from byos.errors import CredentialsError, InvalidInputError, ProviderError
+from byos.errors import CredentialsError, InvalidInputError, ProviderError, ProviderTimeoutError
 from byos.models import UploadOptions, UploadRequest
 from byos.providers import require
 from byos.signing.sigv4 import MAX_PART_NUMBER, MAX_UPLOAD_BYTES, S3Endpoint, SigV4Signer
@@ -39,6 +39,8 @@ MAX_OBJECT_BYTES = 5 * 1024**4
 REFRESH_MARGIN = timedelta(minutes=5)
 ROLE_DURATION_SECONDS = 3600
 SERVER_CALL_EXPIRES = 60
+STS_TIMEOUT = 10.0
+"""Seconds for each call to STS (or the credential chain's sources) when presigning; one retry."""
 _S3_NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 _ETAG = re.compile(r'"?[0-9A-Za-z-]{1,64}"?')
 
@@ -69,11 +71,20 @@ _cache: dict[tuple[Any, ...], AwsCredentials] = {}
 _cache_lock = threading.Lock()
 
 
-def resolve_credentials(destination: S3Destination, *, now: datetime | None = None) -> AwsCredentials:
+def resolve_credentials(
+    destination: S3Destination, *, now: datetime | None = None, timeout: float | None = None
+) -> AwsCredentials:
     """Return the credentials ``destination`` signs with, refreshing temporary ones before they expire.
+
+    Args:
+        destination: An S3 destination.
+        now: The signing time (UTC now when None).
+        timeout: Seconds for each network call of a role assumption or the credential chain, tried once
+            (the setup checker's bound); None gives :data:`STS_TIMEOUT` with one retry.
 
     Raises:
         CredentialsError: None found, or the role cannot be assumed.
+        ProviderTimeoutError: STS (or the chain's credential source) did not answer in time.
         MissingExtraError: A profile, the default chain or a role needs ``byos[s3]``.
     """
     if destination.role_arn is None and destination.access_key_id is not None:
@@ -98,11 +109,13 @@ def resolve_credentials(destination: S3Destination, *, now: datetime | None = No
     moment = now or datetime.now(UTC)
     with _cache_lock:
         cached = _cache.get(cache_key)
-        if cached is not None and (cached.expires_at is None or cached.expires_at - moment > REFRESH_MARGIN):
-            return cached
-        fresh = _assume_role(destination) if destination.role_arn else _from_chain(destination)
+    if cached is not None and (cached.expires_at is None or cached.expires_at - moment > REFRESH_MARGIN):
+        return cached
+    # Fetched without the lock: a slow STS must not hold up every other destination's presigning.
+    fresh = _assume_role(destination, timeout) if destination.role_arn else _from_chain(destination, timeout)
+    with _cache_lock:
         _cache[cache_key] = fresh
-        return fresh
+    return fresh
 
 
 def clear_credential_cache() -> None:
@@ -111,17 +124,39 @@ def clear_credential_cache() -> None:
         _cache.clear()
 
 
-def _session(destination: S3Destination) -> Any:  # noqa: ANN401  (boto3 ships no type information)
+def _client_config(timeout: float | None) -> Any:  # noqa: ANN401  (botocore ships no type information)
+    """Botocore settings bounding every call: ``timeout`` once, or :data:`STS_TIMEOUT` with one retry."""
+    config = require(
+        "botocore.config", feature="AWS profiles, the default credential chain and roles", extra="s3"
+    )
+    wait = STS_TIMEOUT if timeout is None else max(timeout, 0.1)
+    attempts = 2 if timeout is None else 1
+    return config.Config(
+        connect_timeout=wait,
+        read_timeout=wait,
+        retries={"mode": "standard", "total_max_attempts": attempts},
+    )
+
+
+def _session(destination: S3Destination, timeout: float | None) -> Any:  # noqa: ANN401  (boto3 ships no types)
     boto3 = require("boto3", feature="AWS profiles, the default credential chain and roles", extra="s3")
+    botocore_session = require("botocore.session", feature="AWS profiles and the default chain", extra="s3")
     secret = destination.secret_access_key.get_secret_value() if destination.secret_access_key else None
     token = destination.session_token.get_secret_value() if destination.session_token else None
     try:
+        core = botocore_session.get_session()
+        # Bound what the chain itself may fetch: STS or SSO for a profile's role and, under a timeout shorter
+        # than botocore's 1 s, instance metadata (tried once by default).
+        core.set_default_client_config(_client_config(timeout))
+        if timeout is not None and timeout < 1:
+            core.set_config_variable("metadata_service_timeout", max(timeout, 0.1))
         return boto3.session.Session(
             aws_access_key_id=destination.access_key_id,
             aws_secret_access_key=secret,
             aws_session_token=token,
             profile_name=destination.profile,
             region_name=destination.region,
+            botocore_session=core,
         )
     except Exception as exc:
         raise CredentialsError(
@@ -129,11 +164,16 @@ def _session(destination: S3Destination) -> Any:  # noqa: ANN401  (boto3 ships n
         ) from exc
 
 
-def _from_chain(destination: S3Destination) -> AwsCredentials:
-    session = _session(destination)
+def _from_chain(destination: S3Destination, timeout: float | None) -> AwsCredentials:
+    session = _session(destination, timeout)
+    botocore_exceptions = require("botocore.exceptions", feature="the AWS credential chain", extra="s3")
     try:
         found = session.get_credentials()
         frozen = found.get_frozen_credentials() if found is not None else None
+    except (botocore_exceptions.ConnectTimeoutError, botocore_exceptions.ReadTimeoutError) as exc:
+        raise ProviderTimeoutError(
+            f"the AWS credential chain's source did not answer in time ({type(exc).__name__})"
+        ) from exc
     except Exception as exc:
         raise CredentialsError(
             f"the AWS credential chain failed ({type(exc).__name__}); check the profile"
@@ -147,10 +187,9 @@ def _from_chain(destination: S3Destination) -> AwsCredentials:
     return AwsCredentials(frozen.access_key, frozen.secret_key, frozen.token, expiry, source)
 
 
-def _assume_role(destination: S3Destination) -> AwsCredentials:
-    session = _session(destination)
+def _assume_role(destination: S3Destination, timeout: float | None) -> AwsCredentials:
+    session = _session(destination, timeout)
     botocore_exceptions = require("botocore.exceptions", feature="assuming an IAM role", extra="s3")
-    client = session.client("sts", region_name=destination.region, endpoint_url=destination.endpoint_url)
     arguments: dict[str, Any] = {
         "RoleArn": destination.role_arn,
         "RoleSessionName": destination.role_session_name,
@@ -159,12 +198,22 @@ def _assume_role(destination: S3Destination) -> AwsCredentials:
     if destination.external_id is not None:
         arguments["ExternalId"] = destination.external_id
     try:
+        client = session.client(
+            "sts",
+            region_name=destination.region,
+            endpoint_url=destination.endpoint_url,
+            config=_client_config(timeout),
+        )
         answer = client.assume_role(**arguments)["Credentials"]
     except botocore_exceptions.ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "Error")
         raise CredentialsError(
             f"role_arn: assuming {destination.role_arn} was refused ({code}); check the role's trust policy "
             "names this principal and the external id"
+        ) from exc
+    except (botocore_exceptions.ConnectTimeoutError, botocore_exceptions.ReadTimeoutError) as exc:
+        raise ProviderTimeoutError(
+            f"role_arn: STS did not answer in time ({type(exc).__name__}); check endpoint_url and the network"
         ) from exc
     except botocore_exceptions.BotoCoreError as exc:
         raise CredentialsError(f"role_arn: assuming the role failed ({type(exc).__name__})") from exc
@@ -221,8 +270,18 @@ def presign_upload(destination: Destination, options: UploadOptions) -> UploadRe
     Content-Type, size, checksums, SSE-KMS and metadata given. POST pins the exact key, Content-Type,
     metadata and a ``content-length-range``; S3 has no conditional form upload, so POST relies on the key's
     fresh UUID for write-once.
+
+    A size limit (``max_bytes`` or the destination's ``max_upload_bytes``) is a ``content-length-range``
+    for POST; a PUT can lock only an exact size, so under a limit a PUT needs ``content_length``.
+
+    Raises:
+        InvalidInputError: A bad option, or a PUT without ``content_length`` under a size limit (nothing is
+            sent).
+        CredentialsError: No credentials, or the role cannot be assumed.
+        MissingExtraError: A profile, the default chain or a role needs ``byos[s3]``.
     """
     s3 = _s3(destination)
+    _check_put_limit(s3, options)
     credentials = resolve_credentials(s3, now=options.now)
     prepared = prepare(s3, options, credentials_expire_at=credentials.expires_at)
     signer, endpoint = signer_for(s3, credentials)
@@ -265,6 +324,25 @@ def presign_upload(destination: Destination, options: UploadOptions) -> UploadRe
         metadata=prepared.metadata,
     )
     return UploadRequest(NAME, "PUT", put.url, put.headers, {}, prepared.key, put.expires_at)
+
+
+def _check_put_limit(s3: S3Destination, options: UploadOptions) -> None:
+    """Refuse a PUT of unknown size to a destination with ``max_upload_bytes`` (before anything is sent)."""
+    limit = s3.max_upload_bytes
+    if (
+        options.method != "PUT"
+        or limit is None
+        or options.content_length is not None
+        or options.max_bytes is not None  # refused below as a size range a PUT cannot enforce
+        or options.probe  # the setup checker's probe: a few bytes sent by byos itself, never by a browser
+    ):
+        return
+    raise InvalidInputError(
+        "content_length",
+        f"is required: the destination limits uploads to {limit} bytes and a presigned PUT can lock only "
+        "an exact size",
+        "pass content_length, or use method POST",
+    )
 
 
 # --- multipart uploads ---
@@ -331,11 +409,15 @@ def start_multipart(
     """Create a multipart upload and presign all of its part URLs in one batch.
 
     Raises:
-        InvalidInputError: A bad argument (nothing is sent).
+        InvalidInputError: A bad argument, or ``size`` over ``max_bytes`` (or the destination's
+            ``max_upload_bytes``); nothing is sent.
         ProviderError: S3 refused to create the upload.
     """
     s3 = _s3(destination)
     chosen, count = plan_parts(size, part_size)
+    limit = options.max_bytes if options.max_bytes is not None else s3.max_upload_bytes
+    if limit is not None and size > limit:
+        raise InvalidInputError("size", f"{size} is over the limit of {limit} bytes", "split the file")
     credentials = resolve_credentials(s3, now=options.now)
     prepared = prepare(s3, options, credentials_expire_at=credentials.expires_at)
     signer, endpoint = signer_for(s3, credentials)
