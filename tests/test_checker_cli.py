@@ -265,3 +265,18 @@ def test_verify_setup_script_runs_the_same_checks(fleet: Path, tmp_path: Path) -
     assert usage.returncode == 2
     assert usage.stderr.count("\n") == 1
     assert "Traceback" not in usage.stderr
+
+
+@pytest.mark.emulator
+def test_fleet_uses_the_origins_given_on_the_command_line(
+    fleet: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["check", "--fleet", str(fleet), "--json", "--origin", "https://elsewhere.example"])
+
+    reports = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    cors = [check for report in reports for check in report["checks"] if check["id"] == "cors"]
+    assert len(cors) == 3  # the invalid file stops at its config check
+    for check in cors:
+        assert check["status"] == "fail"
+        assert "https://elsewhere.example" in check["message"]
+    assert code == 1

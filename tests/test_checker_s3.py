@@ -114,9 +114,10 @@ def test_well_configured_bucket_passes(localstack: LocalStackServer, allowed_hea
     assert found["public_access"] is Status.FAIL
     assert "list" in result(report, "public_access")[1]
     assert anonymous_list_status(localstack, bucket) == 200
-    # The probe went to the reserved probe folder (least_privilege's delete trial removed it again here).
+    # The probe went to the reserved probe folder, and least_privilege's delete trial left it there.
     assert f"PUT to {dest.prefix}{dest.probe_prefix}probe-" in result(report, "upload")[1]
     keys = [o["Key"] for o in client(localstack).list_objects_v2(Bucket=bucket).get("Contents", [])]
+    assert keys
     assert all(key.startswith(f"{dest.prefix}{dest.probe_prefix}probe-") for key in keys)
 
 

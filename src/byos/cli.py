@@ -170,7 +170,11 @@ def _check_fleet(args: argparse.Namespace) -> int:
     with Progress(console=err, transient=True, disable=args.json and not err.is_terminal) as progress:
         task = progress.add_task("checking destinations", total=len(destinations))
         for report in check_fleet(
-            destinations, concurrency=args.concurrency, timeout=args.timeout, deadline=args.deadline
+            destinations,
+            origins=args.origin,
+            concurrency=args.concurrency,
+            timeout=args.timeout,
+            deadline=args.deadline,
         ):
             reports.append(report)
             progress.advance(task)
