@@ -574,10 +574,6 @@ def test_gcs_cors_lists_the_signed_headers_and_extra_metadata() -> None:
         build_policy(gcs_dest(), metadata_names=["bad name"])
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("byos.providers.gcs") is None,
-    reason="byos.providers.gcs is not in this tree yet; the GCS header list follows issue 5",
-)
 def test_gcs_cors_allows_every_header_a_gcs_presign_sends() -> None:
     dest = gcs_dest(hmac_access_id="GOOG1EXAMPLE", hmac_secret="c2VjcmV0", service_account_email=None)
     from byos.models import UploadOptions  # noqa: PLC0415
@@ -697,10 +693,6 @@ def test_azure_cors_rule_and_its_az_command_say_the_same() -> None:
         assert header_allowed(header, rule["allowedHeaders"]), header
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("byos.providers.azure") is None,
-    reason="byos.providers.azure is not in this tree yet; the Azure header list follows issue 4",
-)
 def test_azure_cors_allows_every_header_an_azure_presign_sends() -> None:
     from byos.models import UploadOptions  # noqa: PLC0415
     from byos.providers import azure  # noqa: PLC0415

@@ -113,6 +113,8 @@ def test_session_token_is_in_the_url_and_never_in_repr() -> None:
         ({"min_bytes": 10, "max_bytes": 5, "method": "POST"}, "min_bytes"),
         ({"metadata": {"bad name": "x"}}, "metadata"),
         ({"metadata": {"note": "caf\u00e9"}}, "metadata"),
+        ({"metadata": {"note": " padded"}}, "metadata"),
+        ({"metadata": {"note": "two  spaces"}}, "metadata"),
         ({"upload_id": "not-a-uuid"}, "upload_id"),
         ({"content_type": "text/csv\r\nx-evil: 1"}, "content_type"),
     ],

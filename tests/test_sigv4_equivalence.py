@@ -36,7 +36,7 @@ SETTINGS = settings(
 # (access key id, secret, session token): plain keys, temporary keys, the local servers' keys, odd bytes.
 CREDENTIALS = (
     ("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", None),
-    ("ASIAY34FZKBOKMUTVV7A", "secret+/=with~symbols", "IQoJb3JpZ2luX2VjE+/=//token~.-_%20=="),
+    ("ASIAIOSFODNN7EXAMPLE", "secret+/=with~symbols", "IQoJb3JpZ2luX2VjE+/=//token~.-_%20=="),
     ("test", "test", None),
     ("AKID-unicode_secret", "sécret ünïcødé 🔑", "tok+en/with=odd&chars?#"),
 )

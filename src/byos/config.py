@@ -15,6 +15,7 @@ import difflib
 import ipaddress
 import re
 import tomllib
+from abc import abstractmethod
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
@@ -341,9 +342,9 @@ class DestinationBase(BaseSettings):
         """The name shown in reports."""
         return self.name or self.default_label()
 
+    @abstractmethod
     def default_label(self) -> str:
         """The label used when no ``name`` is configured."""
-        raise NotImplementedError
 
     def masked(self) -> dict[str, Any]:
         """Return the normalised settings as JSON-ready data, with every secret masked."""

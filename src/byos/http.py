@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from byos.errors import ProviderError, ProviderTimeoutError
-from byos.models import redact_url
+from byos.redaction import redact_url
 
 DEFAULT_TIMEOUT = 10.0
 MAX_BODY_BYTES = 1024 * 1024
@@ -30,6 +30,26 @@ class Response:
     def header(self, name: str, default: str = "") -> str:
         """Return one header's value by case-insensitive name."""
         return self.headers.get(name.lower(), default)
+
+    def error_code(self) -> str:
+        """The error code: Azure's ``x-ms-error-code`` header, else the XML ``<Code>`` ("" if none)."""
+        return self.header("x-ms-error-code") or xml_text(self.body, "Code")[:64]
+
+
+def xml_text(body: bytes, tag: str) -> str:
+    """The text of the first ``tag`` element (any namespace) of an XML answer, or "" when there is none."""
+    if not body.lstrip().startswith(b"<"):
+        return ""
+    import xml.etree.ElementTree as ET  # noqa: PLC0415  (only error and multipart answers are parsed)
+
+    try:
+        root = ET.fromstring(body)  # noqa: S314  (a storage service's answer; expat refuses entity expansion bombs)
+    except ET.ParseError:
+        return ""
+    for element in root.iter():
+        if element.tag.rpartition("}")[2] == tag:
+            return (element.text or "").strip()
+    return ""
 
 
 def send(

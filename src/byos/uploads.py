@@ -7,6 +7,7 @@ block uploads on Azure, resumable uploads on GCS) lives in that provider's modul
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 
 MAX_LIFETIME = timedelta(days=7)
 ORIGINAL_FILENAME = "original-filename"
+_LOST_SPACES = re.compile(r"^ +| +$| {2,}")  # HTTP trims a header value's edges; signing folds runs
 _METADATA_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
 
 
@@ -153,6 +155,12 @@ def prepare(
         if not isinstance(value, str) or not value.isascii() or not value.isprintable():
             raise InvalidInputError(
                 "metadata", f"value of {name!r} is not printable ASCII", "percent-encode it"
+            )
+        if _LOST_SPACES.search(value):
+            raise InvalidInputError(
+                "metadata",
+                f"value of {name!r} has leading, trailing or repeated spaces, which HTTP does not keep",
+                "percent-encode them as %20",
             )
         metadata[lowered] = value
     return Prepared(key, metadata, now, seconds, now + timedelta(seconds=seconds), max_bytes)

@@ -46,14 +46,8 @@ def _dest(ctx: CheckContext) -> AzureDestination:
     return ctx.destination
 
 
-def _error_code(answer: http.Response) -> str:
-    code = answer.header("x-ms-error-code")
-    if code:
-        return code
-    start, end = answer.body.find(b"<Code>"), answer.body.find(b"</Code>")
-    if start != -1 and end > start:
-        return answer.body[start + 6 : end].decode("utf-8", errors="replace")[:64]
-    return f"HTTP {answer.status}"
+def _code(answer: http.Response) -> str:
+    return answer.error_code() or f"HTTP {answer.status}"
 
 
 def credentials(ctx: CheckContext) -> Outcome:
@@ -64,13 +58,13 @@ def credentials(ctx: CheckContext) -> Outcome:
         answer = _container(ctx)
         if answer.status in (401, 403):
             return failed(
-                f"Azure rejected the account key of {dest.account_name} ({_error_code(answer)})",
+                f"Azure rejected the account key of {dest.account_name} ({_code(answer)})",
                 "copy key1 or key2 from the storage account's Access keys into account_key",
             )
         if answer.status in (200, 404):
             return passed(f"Azure accepted the account key: shared key, full control of {dest.account_name}")
         return failed(
-            f"Azure could not confirm the account key ({_error_code(answer)})",
+            f"Azure could not confirm the account key ({_code(answer)})",
             "retry later; check endpoint_url",
         )
     timeout = ctx.call_timeout()
@@ -97,7 +91,7 @@ def bucket_exists(ctx: CheckContext) -> Outcome:
     """Get Container Properties: 200 means it exists, 404 that it does not."""
     dest = _dest(ctx)
     answer = _container(ctx)
-    code = _error_code(answer)
+    code = answer.error_code() or f"HTTP {answer.status}"
     if answer.status == 200:
         return passed(f"container {dest.container} exists in account {dest.account_name}")
     if answer.status == 404:

@@ -53,7 +53,7 @@ def upload(ctx: CheckContext) -> Outcome:
         return passed(
             f"a browser-style {request.method} to {request.key} was accepted (HTTP {answer.status})"
         )
-    reason = _error_code(answer.body) or f"HTTP {answer.status}"
+    reason = answer.error_code() or f"HTTP {answer.status}"
     if answer.status in (401, 403):
         return failed(
             f"the upload was refused ({reason}): the credentials cannot write under the prefix",
@@ -234,11 +234,3 @@ def lifetime(ctx: CheckContext) -> Outcome:
 
 def _minutes(value: timedelta) -> str:
     return f"{int(value.total_seconds() // 60)} min"
-
-
-def _error_code(body: bytes) -> str:
-    start = body.find(b"<Code>")
-    end = body.find(b"</Code>", start)
-    if start == -1 or end == -1:
-        return ""
-    return body[start + 6 : end].decode("utf-8", errors="replace")[:64]

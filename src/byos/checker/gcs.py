@@ -11,11 +11,11 @@ own signer, exactly what someone holding those credentials could do.
 from __future__ import annotations
 
 import json
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from byos import http
 from byos.checker.common import policy_hint
 from byos.checker.outcome import Outcome, failed, passed, skipped, warned
 from byos.config import GCSDestination
@@ -24,7 +24,6 @@ from byos.keys import KeyLayout
 from byos.providers import gcs as provider
 
 if TYPE_CHECKING:
-    from byos import http
     from byos.checker.context import CheckContext
 
 BAD_SIGNATURE_CODES = frozenset(
@@ -177,7 +176,7 @@ def least_privilege(ctx: CheckContext) -> Outcome:
     for name, method, url in trials:
         answer = ctx.send(method, url)
         missing = answer.status == 404 and name == "delete"  # permitted, and nothing was there to delete
-        if 200 <= answer.status < 300 or missing or _xml_text(answer.body, "Code") == "NoSuchKey":
+        if 200 <= answer.status < 300 or missing or http.xml_text(answer.body, "Code") == "NoSuchKey":
             allowed.append(name)
     if allowed:
         return warned(
@@ -206,8 +205,8 @@ def encryption(ctx: CheckContext) -> Outcome:
             signing, dest, "GET", query={"encryptionConfig": ""}, now=ctx.clock()
         )
         answer = ctx.send("GET", url)
-        readable = answer.status in (200, 404) and _xml_text(answer.body, "Code") != "NoSuchBucket"
-        kms_key = _xml_text(answer.body, "DefaultKmsKeyName") or None
+        readable = answer.status in (200, 404) and http.xml_text(answer.body, "Code") != "NoSuchBucket"
+        kms_key = http.xml_text(answer.body, "DefaultKmsKeyName") or None
     if not readable:
         return skipped(
             "the credentials may not read the bucket's settings (a write-only uploader should not); "
@@ -239,8 +238,8 @@ def bucket_info(ctx: CheckContext) -> BucketInfo:
 def _xml_bucket(ctx: CheckContext, dest: GCSDestination, signing: provider.GcsSigning) -> BucketInfo:
     url = provider.presign_bucket_url(signing, dest, "GET", query={"location": ""}, now=ctx.clock())
     answer = ctx.send("GET", url)
-    location = _xml_text(answer.body, "LocationConstraint") if answer.status == 200 else ""
-    return BucketInfo(answer.status, location, None, "XML API", _xml_text(answer.body, "Code"))
+    location = http.xml_text(answer.body, "LocationConstraint") if answer.status == 200 else ""
+    return BucketInfo(answer.status, location, None, "XML API", http.xml_text(answer.body, "Code"))
 
 
 def _json_bucket(ctx: CheckContext, dest: GCSDestination, signing: provider.GcsSigning) -> BucketInfo:
@@ -274,17 +273,3 @@ def _probe_key(ctx: CheckContext) -> str:
     dest = _dest(ctx)
     probe = ctx.state.get("probe")
     return probe.key if probe is not None else f"{dest.prefix}{dest.probe_prefix}absent.txt"
-
-
-def _xml_text(body: bytes, tag: str) -> str:
-    """The text of the first ``tag`` element of an XML answer (any namespace), or an empty string."""
-    if not body.lstrip().startswith(b"<"):
-        return ""
-    try:
-        root = ET.fromstring(body)  # noqa: S314  (Cloud Storage's answer; expat refuses entity expansion bombs)
-    except ET.ParseError:
-        return ""
-    for element in root.iter():
-        if element.tag.rpartition("}")[2] == tag:
-            return (element.text or "").strip()
-    return ""

@@ -29,7 +29,6 @@ _BAD_CREDENTIALS = frozenset(
 )
 _UNANSWERED = frozenset({"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "500", "503"})
 _REFUSED = frozenset({"AccessDenied", "AllAccessDisabled", "403", "AccountProblem", "InvalidAccessKeyId"})
-_LEGACY_LOCATIONS = {"": "us-east-1", "EU": "eu-west-1"}
 
 
 def _dest(ctx: CheckContext) -> S3Destination:

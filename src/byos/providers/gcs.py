@@ -41,7 +41,7 @@ from byos.errors import ConfigError, CredentialsError, InvalidInputError, Provid
 from byos.models import UploadOptions, UploadRequest
 from byos.providers import require
 from byos.signing import goog4
-from byos.uploads import ORIGINAL_FILENAME, Prepared, prepare
+from byos.uploads import Prepared, prepare
 
 if TYPE_CHECKING:
     from byos.config import Destination, GCSDestination
@@ -59,7 +59,6 @@ TOKEN_CREATOR_ROLE: Final = "roles/iam.serviceAccountTokenCreator"  # noqa: S105
 SigningMode = Literal["hmac", "key", "signBlob"]
 
 _CONTENT_TYPE = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?")
-_LOST_SPACES = re.compile(r"^ +| +$| {2,}")  # HTTP trims a header value's edges; signing collapses runs
 _NO_CREDENTIALS: Final = (
     "no Google credentials found; set service_account_file, hmac_access_id and hmac_secret, or "
     "service_account_email with Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, "
@@ -454,7 +453,7 @@ def presign_upload(destination: Destination, options: UploadOptions) -> UploadRe
         fields: dict[str, str] = {}
         if options.content_type is not None:
             fields["Content-Type"] = options.content_type
-        fields.update({f"x-goog-meta-{name}": value for name, value in _metadata(prepared).items()})
+        fields.update({f"x-goog-meta-{name}": value for name, value in prepared.metadata.items()})
         signing = resolve_signing(gcs)
         url, form = goog4.presign_post(
             signing.signer,
@@ -582,22 +581,6 @@ def _upload_headers(
         headers["x-goog-if-generation-match"] = "0"
     if length is not None:
         headers["x-goog-content-length-range"] = f"{length[0]},{length[1]}"
-    for name, value in _metadata(prepared).items():
+    for name, value in prepared.metadata.items():
         headers[f"x-goog-meta-{name}"] = value
     return headers
-
-
-def _metadata(prepared: Prepared) -> dict[str, str]:
-    """Metadata values as they survive HTTP: the file name's edge and repeated spaces percent-encoded."""
-    out: dict[str, str] = {}
-    for name, value in prepared.metadata.items():
-        if name == ORIGINAL_FILENAME:
-            value = _LOST_SPACES.sub(lambda match: "%20" * len(match.group()), value)  # noqa: PLW2901
-        elif _LOST_SPACES.search(value):
-            raise InvalidInputError(
-                "metadata",
-                f"value of {name!r} has leading, trailing or repeated spaces, which HTTP does not keep",
-                "percent-encode them as %20",
-            )
-        out[name] = value
-    return out

@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 import re
 import threading
-import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -41,7 +40,6 @@ ROLE_DURATION_SECONDS = 3600
 SERVER_CALL_EXPIRES = 60
 STS_TIMEOUT = 10.0
 """Seconds for each call to STS (or the credential chain's sources) when presigning; one retry."""
-_S3_NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 _ETAG = re.compile(r'"?[0-9A-Za-z-]{1,64}"?')
 
 
@@ -440,7 +438,7 @@ def start_multipart(
     )
     answer = http.send("POST", url, headers=headers, timeout=timeout)
     _raise_for_error(answer, "CreateMultipartUpload")
-    multipart_id = _xml_text(answer.body, "UploadId")
+    multipart_id = http.xml_text(answer.body, "UploadId")
     if not multipart_id:
         raise ProviderError("CreateMultipartUpload: S3 answered without an UploadId")
     parts = []
@@ -527,7 +525,7 @@ def _server_call_url(
 
 
 def _raise_for_error(answer: http.Response, operation: str) -> None:
-    code = _xml_text(answer.body, "Code") if answer.body else ""
+    code = http.xml_text(answer.body, "Code") if answer.body else ""
     if 200 <= answer.status < 300 and not code:
         return
     label = code or f"HTTP {answer.status}"
@@ -538,16 +536,3 @@ def _raise_for_error(answer: http.Response, operation: str) -> None:
         "SignatureDoesNotMatch": "the secret access key does not match the access key id",
     }
     raise ProviderError(f"{operation}: S3 answered {label}; {hints.get(code, 'see the S3 error code')}")
-
-
-def _xml_text(body: bytes, tag: str) -> str:
-    try:
-        root = ET.fromstring(body)  # noqa: S314  (S3's answer; expat refuses entity expansion bombs)
-    except ET.ParseError:
-        return ""
-    if root.tag.removeprefix(_S3_NS) == tag:
-        return root.text or ""
-    found = root.find(f".//{_S3_NS}{tag}")
-    if found is None:
-        found = root.find(f".//{tag}")
-    return (found.text or "") if found is not None else ""

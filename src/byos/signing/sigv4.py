@@ -1055,20 +1055,26 @@ def _is_ip(hostname: str) -> bool:
     return True
 
 
-def _split_endpoint(endpoint_url: object) -> SplitResult:
-    fix = "use scheme://host[:port], for example http://127.0.0.1:4566"
-    if not isinstance(endpoint_url, str):
-        raise InvalidInputError("endpoint_url", "must be a string", fix)
+def _split_http(value: object, field: str, fix: str) -> SplitResult:
+    """Split an http(s) URL with a host and no credentials; raise naming ``field`` otherwise."""
+    if not isinstance(value, str):
+        raise InvalidInputError(field, "must be a string", fix)
     try:
-        parts = urlsplit(endpoint_url)
+        parts = urlsplit(value)
         port = parts.port
     except ValueError:
-        raise InvalidInputError("endpoint_url", "is not a valid URL", fix) from None
+        raise InvalidInputError(field, "is not a valid URL", fix) from None
     del port
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidInputError("endpoint_url", "must be an http or https URL with a host", fix)
+        raise InvalidInputError(field, "must be an http or https URL with a host", fix)
     if parts.username is not None or parts.password is not None:
-        raise InvalidInputError("endpoint_url", "must not contain credentials", fix)
+        raise InvalidInputError(field, "must not contain credentials", fix)
+    return parts
+
+
+def _split_endpoint(endpoint_url: object) -> SplitResult:
+    fix = "use scheme://host[:port], for example http://127.0.0.1:4566"
+    parts = _split_http(endpoint_url, "endpoint_url", fix)
     if parts.path not in ("", "/") or parts.query or parts.fragment:
         raise InvalidInputError("endpoint_url", "must not have a path, query or fragment", fix)
     if not re.fullmatch(r"[A-Za-z0-9.\-:\[\]]+", parts.netloc):
@@ -1078,19 +1084,8 @@ def _split_endpoint(endpoint_url: object) -> SplitResult:
 
 def _split_url(url: object) -> SplitResult:
     fix = "pass scheme://host/percent-encoded-path and give query parameters through query"
-    if not isinstance(url, str):
-        raise InvalidInputError("url", "must be a string", fix)
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        raise InvalidInputError("url", "is not a valid URL", fix) from None
-    del port
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidInputError("url", "must be an http or https URL with a host", fix)
-    if parts.username is not None or parts.password is not None:
-        raise InvalidInputError("url", "must not contain credentials", fix)
-    if parts.query or parts.fragment or "?" in url or "#" in url:
+    parts = _split_http(url, "url", fix)
+    if parts.query or parts.fragment or "?" in parts.geturl() or "#" in parts.geturl():
         raise InvalidInputError("url", "must not have a query string or fragment", fix)
     if not _ENCODED_PATH.fullmatch(parts.path):
         raise InvalidInputError("url", "path must start with '/' and be percent-encoded", fix)
