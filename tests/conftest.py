@@ -29,12 +29,14 @@ live tests keep. These variables are read once at start-up, before any test isol
 
 Isolation (autouse): every test runs without ``BYOS_*``, ``AWS_*``, ``GOOGLE_*``, ``AZURE_*``, ``CLOUDSDK_*``
 and ``STORAGE_EMULATOR_HOST``, with ``AWS_CONFIG_FILE`` and ``AWS_SHARED_CREDENTIALS_FILE`` pointing at a
-file that does not exist. Live tests keep the provider variables (not ``BYOS_*``).
+file that does not exist, and byos's resolver knowing only ``localhost`` and the names a test puts in
+``FAKE_DNS`` (no DNS query leaves the machine). Live tests keep the provider variables (not ``BYOS_*``).
 """
 
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +45,7 @@ from typing import TypeVar
 import pytest
 from hypothesis import settings as hypothesis_settings
 
+from byos import endpoints
 from tests.servers import (
     AzuriteServer,
     FakeGcsServer,
@@ -190,6 +193,23 @@ def _isolated_environment(
     if not keep_provider_env:
         monkeypatch.setenv("AWS_CONFIG_FILE", str(_missing_file))
         monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(_missing_file))
+        # byos resolves no name but localhost and the names a test puts in FAKE_DNS: no DNS query leaves
+        # the machine, and a hostile test name can resolve to any address without any traffic to it.
+        FAKE_DNS.clear()
+        monkeypatch.setattr(endpoints, "resolver", _loopback_resolver)
+
+
+FAKE_DNS: dict[str, list[str]] = {}
+"""Host name -> addresses for byos's resolver during one test (cleared before each test)."""
+
+
+def _loopback_resolver(host: str, port: int) -> list[str]:  # noqa: ARG001  (the resolver's signature)
+    name = host.lower().rstrip(".")
+    if name in FAKE_DNS:
+        return list(FAKE_DNS[name])
+    if name == "localhost":
+        return ["127.0.0.1"]
+    raise socket.gaierror(socket.EAI_NONAME, "not resolved in tests")
 
 
 # -- live tier --------------------------------------------------------------------------------------

@@ -264,15 +264,16 @@ def iam_user(server: MotoServer, statement: dict[str, Any]) -> tuple[str, str]:
 
 
 def auth_off_while_sending(server: MotoServer) -> Callable[..., http.Response]:
-    """A transport that turns moto's IAM auth off for each plain-HTTP request, and on again after.
+    """A transport that turns moto's IAM auth off for each presigned or anonymous request, and on again after.
 
     With auth on, moto answers every presigned or anonymous request with HTTP 500 (a moto bug, see
-    EMULATORS.md), which would fail bucket.exists and skip least_privilege. The checker sends its
-    plain-HTTP requests only through this transport and runs its checks one after the other, so the
-    header-signed SDK calls of least_privilege still meet IAM auth.
+    EMULATORS.md), which would fail bucket.exists and skip least_privilege. The checker runs its checks one
+    after the other, so its header-signed requests (``Authorization``) still meet IAM auth.
     """
 
     def transport(method: str, url: str, **options: Any) -> http.Response:
+        if any(name.lower() == "authorization" for name in options.get("headers") or {}):
+            return http.send(method, url, **options)
         server.reset_auth(False)
         try:
             return http.send(method, url, **options)

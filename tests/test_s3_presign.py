@@ -191,7 +191,8 @@ def test_a_silent_sts_does_not_hold_up_other_destinations(monkeypatch: pytest.Mo
         took.append(time.monotonic() - started)
 
     with SilentServer() as silent:
-        slow = dest(role_arn="arn:aws:iam::123456789012:role/byos-uploader", endpoint_url=silent.endpoint)
+        monkeypatch.setenv("BYOS_STS_ENDPOINT_URL", silent.endpoint)  # the deployment's STS, not the tenant's
+        slow = dest(role_arn="arn:aws:iam::123456789012:role/byos-uploader")
         worker = threading.Thread(target=assume, args=(slow,))
         worker.start()
         waited = time.monotonic() + 5
@@ -261,7 +262,10 @@ def test_no_credentials_at_all_is_a_clear_error() -> None:
 
 
 @pytest.mark.emulator
-def test_assumed_role_credentials_cap_the_url_lifetime(moto_server: Any) -> None:
+def test_assumed_role_credentials_cap_the_url_lifetime(
+    moto_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BYOS_STS_ENDPOINT_URL", moto_server.endpoint)
     role = "arn:aws:iam::123456789012:role/byos-uploader"
     configured = destination(moto_server, "acme-imports", role_arn=role, external_id="acme-7f3c")
     request = presign_upload(configured, "a.csv", expires=timedelta(hours=6))
@@ -278,7 +282,8 @@ def test_assumed_role_credentials_cap_the_url_lifetime(moto_server: Any) -> None
 
 
 @pytest.mark.emulator
-def test_refused_role_is_a_credentials_error(moto_server: Any) -> None:
+def test_refused_role_is_a_credentials_error(moto_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BYOS_STS_ENDPOINT_URL", moto_server.endpoint)
     configured = destination(
         moto_server, "acme-imports", role_arn="arn:aws:iam::123456789012:role/x", external_id="e1"
     )

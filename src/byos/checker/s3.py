@@ -1,25 +1,26 @@
 """S3 checks: credentials, bucket existence and region, least privilege, anonymous URLs, default encryption.
 
 Existence and region use a presigned ``HEAD`` on the bucket (S3 names the bucket's region in
-``x-amz-bucket-region`` even when it refuses, so write-only credentials suffice). Least privilege and
-encryption use header-signed SDK calls (``byos[s3]``), exactly as an attacker holding the keys would.
+``x-amz-bucket-region`` even when it refuses, so write-only credentials suffice). Credentials, least privilege
+and encryption use header-signed requests byos signs and sends itself (no SDK: every answer is bounded in
+time and size), exactly as an attacker holding the keys would.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from byos import http
 from byos.checker.common import policy_hint
 from byos.checker.context import DeadlineExceededError
 from byos.checker.outcome import Outcome, failed, passed, skipped, warned
 from byos.config import S3Destination
-from byos.errors import CredentialsError, ProviderError, ProviderTimeoutError
+from byos.errors import ProviderTimeoutError
 from byos.keys import KeyLayout
-from byos.providers import require
 from byos.providers import s3 as provider
+from byos.providers import s3_requests
 
 if TYPE_CHECKING:
     from byos.checker.context import CheckContext
@@ -49,7 +50,7 @@ def credentials(ctx: CheckContext) -> Outcome:
         source = "AWS STS (assuming role_arn)" if dest.role_arn else "the AWS credential chain"
         return failed(
             f"{source} did not answer within {timeout:g} s, so no credentials could be had",
-            "check endpoint_url and the network path to STS (or the profile's credential source)",
+            "check the network path to AWS STS (or the profile's credential source)",
         )
     ctx.state["credentials_expire_at"] = found.expires_at
     mode = {
@@ -59,7 +60,7 @@ def credentials(ctx: CheckContext) -> Outcome:
         "chain": "the AWS default credential chain",
         "role": f"role {dest.role_arn}",
     }[found.source]
-    code = _sdk_error_code(lambda c: c.get_bucket_location(Bucket=dest.bucket), ctx, found)
+    code = _code(ctx, found, "GET", query={"location": ""})
     if code in _BAD_CREDENTIALS:
         return failed(
             f"S3 rejected the credentials ({code}) from {mode}",
@@ -121,15 +122,18 @@ def least_privilege(ctx: CheckContext) -> Outcome:
     key = probe.key if probe is not None else f"{dest.prefix}{dest.probe_prefix}absent.txt"
     absent = KeyLayout.from_destination(dest).probe_key()  # never written: deleting it harms nothing
     found = provider.resolve_credentials(dest, now=ctx.clock(), timeout=ctx.call_timeout())
-    trials = {
-        "read": lambda c: c.get_object(Bucket=dest.bucket, Key=key)["Body"].read(1),
-        "list": lambda c: c.list_objects_v2(Bucket=dest.bucket, Prefix=dest.prefix, MaxKeys=1),
-        "delete": lambda c: c.delete_object(Bucket=dest.bucket, Key=absent),
+    listing = {"list-type": "2", "max-keys": "1"}
+    if dest.prefix:
+        listing["prefix"] = dest.prefix
+    trials: dict[str, Callable[[], str | None]] = {
+        "read": lambda: _code(ctx, found, "GET", key=key, headers={"Range": "bytes=0-0"}),
+        "list": lambda: _code(ctx, found, "GET", query=listing),
+        "delete": lambda: _code(ctx, found, "DELETE", key=absent),
     }
     allowed: list[str] = []
     unknown: list[str] = []
     for name, call in trials.items():
-        code = _sdk_error_code(call, ctx, found)
+        code = call()
         if code in (None, "NoSuchKey"):
             allowed.append(name)
         elif code not in _REFUSED:
@@ -163,12 +167,8 @@ def encryption(ctx: CheckContext) -> Outcome:
     """Default encryption, where the credentials may read it."""
     dest = _dest(ctx)
     found = provider.resolve_credentials(dest, now=ctx.clock(), timeout=ctx.call_timeout())
-    answer: dict[str, Any] = {}
-
-    def read(client: Any) -> None:  # noqa: ANN401  (boto3 ships no type information)
-        answer.update(client.get_bucket_encryption(Bucket=dest.bucket))
-
-    code = _sdk_error_code(read, ctx, found)
+    answer = s3_requests.request(dest, found, "GET", send=ctx.send, now=ctx.clock(), query={"encryption": ""})
+    code = s3_requests.error_code(answer)
     if code == "AccessDenied":
         return skipped(
             "the credentials may not read the bucket's encryption settings (a write-only uploader should not)"
@@ -177,10 +177,7 @@ def encryption(ctx: CheckContext) -> Outcome:
         return passed("no custom default encryption; S3 encrypts every new object with SSE-S3")
     if code is not None:
         return skipped(f"the encryption settings could not be read ({code})")
-    rules = answer.get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
-    algorithms = sorted(
-        {r.get("ApplyServerSideEncryptionByDefault", {}).get("SSEAlgorithm", "?") for r in rules}
-    )
+    algorithms = sorted(set(_xml_texts(answer.body, "SSEAlgorithm")) or {"SSE-S3"})
     suffix = "; uploads also ask for SSE-KMS" if dest.sse_kms_key_id else ""
     return passed(f"default encryption: {', '.join(algorithms) or 'SSE-S3'}{suffix}")
 
@@ -198,48 +195,30 @@ def _head_bucket(ctx: CheckContext) -> http.Response:
     return ctx.send("HEAD", url)
 
 
-def _sdk_error_code(
-    call: Callable[[Any], object], ctx: CheckContext, found: provider.AwsCredentials
+def _code(
+    ctx: CheckContext,
+    found: provider.AwsCredentials,
+    method: str,
+    *,
+    key: str | None = None,
+    query: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> str | None:
-    """Run ``call(client)``; return None on success, else the S3 error code."""
-    boto3 = require("boto3", feature="the S3 least-privilege and encryption checks", extra="s3")
-    botocore_config = require("botocore.config", feature="the S3 checks", extra="s3")
-    exceptions = require("botocore.exceptions", feature="the S3 checks", extra="s3")
-    dest = _dest(ctx)
-    timeout = ctx.call_timeout()
-    # A retry (after up to 1 s of backoff) only when it still fits before the deadline.
-    attempts = 2 if ctx.remaining() > 2 * timeout + 1 else 1
-    # One client per destination while the timeout and attempts stay the same (they shrink near the deadline).
-    clients: dict[tuple[object, ...], Any] = ctx.state.setdefault("s3_clients", {})
-    client_key = (found.access_key_id, found.session_token, round(timeout, 2), attempts)
-    client = clients.get(client_key)
-    if client is None:
-        client = clients[client_key] = boto3.client(
-            "s3",
-            region_name=dest.region,
-            endpoint_url=dest.endpoint_url,
-            aws_access_key_id=found.access_key_id,
-            aws_secret_access_key=found.secret_access_key,
-            aws_session_token=found.session_token,
-            config=botocore_config.Config(
-                signature_version="s3v4",
-                connect_timeout=timeout,
-                read_timeout=timeout,
-                retries={"mode": "standard", "total_max_attempts": attempts},
-                s3={"addressing_style": "path" if dest.endpoint_url else "virtual"},
-            ),
-        )
+    """Send one header-signed request; return None on success, else the S3 error code."""
+    answer = s3_requests.request(
+        _dest(ctx), found, method, send=ctx.send, now=ctx.clock(), key=key, query=query, headers=headers
+    )
+    return s3_requests.error_code(answer)
+
+
+def _xml_texts(body: bytes, tag: str) -> list[str]:
+    """Every ``tag`` element's text in an XML answer (any namespace)."""
+    if not body.lstrip().startswith(b"<"):
+        return []
+    import xml.etree.ElementTree as ET  # noqa: PLC0415
+
     try:
-        call(client)
-    except exceptions.ClientError as exc:
-        error = exc.response.get("Error", {})
-        return str(
-            error.get("Code") or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", "Error")
-        )
-    except (exceptions.ConnectTimeoutError, exceptions.ReadTimeoutError) as exc:
-        raise ProviderTimeoutError("S3 did not answer in time") from exc
-    except exceptions.NoCredentialsError as exc:
-        raise CredentialsError("no AWS credentials found") from exc
-    except exceptions.BotoCoreError as exc:
-        raise ProviderError(f"S3 could not be reached ({type(exc).__name__})") from exc
-    return None
+        root = ET.fromstring(body)  # noqa: S314  (bounded answer; expat refuses entity expansion bombs)
+    except ET.ParseError:
+        return []
+    return [(e.text or "").strip() for e in root.iter() if e.tag.rpartition("}")[2] == tag]

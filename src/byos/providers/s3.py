@@ -14,17 +14,21 @@ from __future__ import annotations
 import math
 import re
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
 from byos import http
+from byos.bounded import SingleFlight, call_within
+from byos.endpoints import is_loopback_host
 from byos.errors import CredentialsError, InvalidInputError, ProviderError, ProviderTimeoutError
 from byos.models import UploadOptions, UploadRequest
-from byos.providers import require
+from byos.providers import require, sts
 from byos.signing.sigv4 import MAX_PART_NUMBER, MAX_UPLOAD_BYTES, S3Endpoint, SigV4Signer
 from byos.uploads import prepare
 
@@ -67,6 +71,8 @@ class AwsCredentials:
 
 _cache: dict[tuple[Any, ...], AwsCredentials] = {}
 _cache_lock = threading.Lock()
+_flights = SingleFlight()
+AWS_ENDPOINT_SUFFIXES = (".amazonaws.com", ".amazonaws.com.cn", ".amazonaws.eu")
 
 
 def resolve_credentials(
@@ -74,16 +80,22 @@ def resolve_credentials(
 ) -> AwsCredentials:
     """Return the credentials ``destination`` signs with, refreshing temporary ones before they expire.
 
+    A role is assumed at the cloud's own STS (see :mod:`byos.providers.sts`), never at ``endpoint_url``. The
+    import service's own identity (the default chain or a profile, without the destination's own keys) is
+    refused for a custom endpoint that is neither AWS's nor loopback. A refresh is single-flight: however many
+    threads ask at once, one of them calls STS and the others get its answer.
+
     Args:
         destination: An S3 destination.
         now: The signing time (UTC now when None).
-        timeout: Seconds for each network call of a role assumption or the credential chain, tried once
-            (the setup checker's bound); None gives :data:`STS_TIMEOUT` with one retry.
+        timeout: Total seconds for the role assumption or the credential chain, tried once (the setup
+            checker's bound); None gives :data:`STS_TIMEOUT` with one retry.
 
     Raises:
-        CredentialsError: None found, or the role cannot be assumed.
+        CredentialsError: None found, the role cannot be assumed, or the service's own identity would be
+            sent to a tenant's endpoint.
         ProviderTimeoutError: STS (or the chain's credential source) did not answer in time.
-        MissingExtraError: A profile, the default chain or a role needs ``byos[s3]``.
+        MissingExtraError: A profile or the default chain needs ``byos[s3]``.
     """
     if destination.role_arn is None and destination.access_key_id is not None:
         assert destination.secret_access_key is not None  # noqa: S101  (config requires both together)
@@ -95,25 +107,65 @@ def resolve_credentials(
             None,
             "session" if token else "static",
         )
+    if destination.role_arn is None:
+        refuse_service_identity(
+            destination,
+            "the AWS credential chain" + (f" (profile {destination.profile})" if destination.profile else ""),
+        )
     cache_key = (
         destination.role_arn,
         destination.external_id,
         destination.role_session_name,
         destination.profile,
         destination.access_key_id,
-        destination.endpoint_url,
         destination.region,
     )
     moment = now or datetime.now(UTC)
+    cached = _fresh(cache_key, moment)
+    if cached is not None:
+        return cached
+    wait = STS_TIMEOUT * 2 + 1 if timeout is None else max(timeout, 0.1)
+    flight = _flights.lock(cache_key)
+    started = time.monotonic()
+    if not flight.acquire(timeout=wait):
+        raise ProviderTimeoutError("another refresh of these AWS credentials did not finish in time")
+    try:
+        cached = _fresh(cache_key, moment)  # refreshed by the thread this one waited for
+        if cached is not None:
+            return cached
+        left = None if timeout is None else max(0.1, timeout - (time.monotonic() - started))
+        fresh = _assume_role(destination, left) if destination.role_arn else _from_chain(destination, left)
+        with _cache_lock:
+            _cache[cache_key] = fresh
+        return fresh
+    finally:
+        flight.release()
+
+
+def _fresh(cache_key: tuple[Any, ...], moment: datetime) -> AwsCredentials | None:
     with _cache_lock:
         cached = _cache.get(cache_key)
     if cached is not None and (cached.expires_at is None or cached.expires_at - moment > REFRESH_MARGIN):
         return cached
-    # Fetched without the lock: a slow STS must not hold up every other destination's presigning.
-    fresh = _assume_role(destination, timeout) if destination.role_arn else _from_chain(destination, timeout)
-    with _cache_lock:
-        _cache[cache_key] = fresh
-    return fresh
+    return None
+
+
+def refuse_service_identity(destination: S3Destination, what: str) -> None:
+    """Refuse to present the import service's own AWS identity to a custom, non-AWS, non-loopback endpoint.
+
+    Raises:
+        CredentialsError: ``endpoint_url`` is the tenant's host.
+    """
+    if destination.endpoint_url is None:
+        return
+    host = (urlsplit(destination.endpoint_url).hostname or "").lower()
+    if is_loopback_host(host) or host.endswith(AWS_ENDPOINT_SUFFIXES):
+        return
+    raise CredentialsError(
+        f"endpoint_url: {host} is not an AWS endpoint, and byos never presents the import service's own "
+        f"identity ({what}) to it; set the destination's own access_key_id and secret_access_key (with "
+        "role_arn to assume its role at AWS STS)"
+    )
 
 
 def clear_credential_cache() -> None:
@@ -122,39 +174,22 @@ def clear_credential_cache() -> None:
         _cache.clear()
 
 
-def _client_config(timeout: float | None) -> Any:  # noqa: ANN401  (botocore ships no type information)
-    """Botocore settings bounding every call: ``timeout`` once, or :data:`STS_TIMEOUT` with one retry."""
-    config = require(
-        "botocore.config", feature="AWS profiles, the default credential chain and roles", extra="s3"
-    )
-    wait = STS_TIMEOUT if timeout is None else max(timeout, 0.1)
-    attempts = 2 if timeout is None else 1
-    return config.Config(
-        connect_timeout=wait,
-        read_timeout=wait,
-        retries={"mode": "standard", "total_max_attempts": attempts},
-    )
-
-
-def _session(destination: S3Destination, timeout: float | None) -> Any:  # noqa: ANN401  (boto3 ships no types)
-    boto3 = require("boto3", feature="AWS profiles, the default credential chain and roles", extra="s3")
+def _session(destination: S3Destination, timeout: float) -> Any:  # noqa: ANN401  (boto3 ships no types)
+    boto3 = require("boto3", feature="AWS profiles and the default credential chain", extra="s3")
     botocore_session = require("botocore.session", feature="AWS profiles and the default chain", extra="s3")
-    secret = destination.secret_access_key.get_secret_value() if destination.secret_access_key else None
-    token = destination.session_token.get_secret_value() if destination.session_token else None
+    config = require("botocore.config", feature="AWS profiles and the default credential chain", extra="s3")
     try:
         core = botocore_session.get_session()
-        # Bound what the chain itself may fetch: STS or SSO for a profile's role and, under a timeout shorter
-        # than botocore's 1 s, instance metadata (tried once by default).
-        core.set_default_client_config(_client_config(timeout))
-        if timeout is not None and timeout < 1:
-            core.set_config_variable("metadata_service_timeout", max(timeout, 0.1))
+        # Bound what the chain itself may fetch (STS or SSO for a profile's role, instance metadata); the
+        # whole fetch is abandoned at the deadline anyway.
+        wait = max(timeout, 0.1)
+        core.set_default_client_config(
+            config.Config(connect_timeout=wait, read_timeout=wait, retries={"total_max_attempts": 1})
+        )
+        if timeout < 1:
+            core.set_config_variable("metadata_service_timeout", wait)
         return boto3.session.Session(
-            aws_access_key_id=destination.access_key_id,
-            aws_secret_access_key=secret,
-            aws_session_token=token,
-            profile_name=destination.profile,
-            region_name=destination.region,
-            botocore_session=core,
+            profile_name=destination.profile, region_name=destination.region, botocore_session=core
         )
     except Exception as exc:
         raise CredentialsError(
@@ -163,6 +198,12 @@ def _session(destination: S3Destination, timeout: float | None) -> Any:  # noqa:
 
 
 def _from_chain(destination: S3Destination, timeout: float | None) -> AwsCredentials:
+    """The default chain or a profile, in a worker abandoned after ``timeout`` (botocore cannot be cut)."""
+    wait = STS_TIMEOUT if timeout is None else timeout
+    return call_within(lambda: _chain_now(destination, wait), wait, "the AWS credential chain's source")
+
+
+def _chain_now(destination: S3Destination, timeout: float) -> AwsCredentials:
     session = _session(destination, timeout)
     botocore_exceptions = require("botocore.exceptions", feature="the AWS credential chain", extra="s3")
     try:
@@ -186,43 +227,38 @@ def _from_chain(destination: S3Destination, timeout: float | None) -> AwsCredent
 
 
 def _assume_role(destination: S3Destination, timeout: float | None) -> AwsCredentials:
-    session = _session(destination, timeout)
-    botocore_exceptions = require("botocore.exceptions", feature="assuming an IAM role", extra="s3")
-    arguments: dict[str, Any] = {
-        "RoleArn": destination.role_arn,
-        "RoleSessionName": destination.role_session_name,
-        "DurationSeconds": ROLE_DURATION_SECONDS,
-    }
-    if destination.external_id is not None:
-        arguments["ExternalId"] = destination.external_id
-    try:
-        client = session.client(
-            "sts",
-            region_name=destination.region,
-            endpoint_url=destination.endpoint_url,
-            config=_client_config(timeout),
+    """Assume the destination's role at STS with its own keys (or the service's chain as the base)."""
+    assert destination.role_arn is not None  # noqa: S101  (callers check)
+    started = time.monotonic()
+    if destination.access_key_id is not None and destination.secret_access_key is not None:
+        token = destination.session_token.get_secret_value() if destination.session_token else None
+        base = AwsCredentials(
+            destination.access_key_id, destination.secret_access_key.get_secret_value(), token
         )
-        answer = client.assume_role(**arguments)["Credentials"]
-    except botocore_exceptions.ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "Error")
-        raise CredentialsError(
-            f"role_arn: assuming {destination.role_arn} was refused ({code}); check the role's trust policy "
-            "names this principal and the external id"
-        ) from exc
-    except (botocore_exceptions.ConnectTimeoutError, botocore_exceptions.ReadTimeoutError) as exc:
-        raise ProviderTimeoutError(
-            f"role_arn: STS did not answer in time ({type(exc).__name__}); check endpoint_url and the network"
-        ) from exc
-    except botocore_exceptions.BotoCoreError as exc:
-        raise CredentialsError(f"role_arn: assuming the role failed ({type(exc).__name__})") from exc
-    expiry = answer["Expiration"]
-    return AwsCredentials(
-        answer["AccessKeyId"],
-        answer["SecretAccessKey"],
-        answer["SessionToken"],
-        expiry.astimezone(UTC),
-        "role",
+    else:
+        base = _from_chain(destination, timeout)
+    signer = SigV4Signer(
+        base.access_key_id, base.secret_access_key, destination.region, base.session_token, service="sts"
     )
+    attempts = 2 if timeout is None else 1
+    for attempt in range(attempts):
+        left = STS_TIMEOUT if timeout is None else max(0.1, timeout - (time.monotonic() - started))
+        try:
+            key_id, secret, token, expires_at = sts.assume_role(
+                signer,
+                role_arn=destination.role_arn,
+                session_name=destination.role_session_name,
+                duration_seconds=ROLE_DURATION_SECONDS,
+                external_id=destination.external_id,
+                region=destination.region,
+                timeout=left,
+            )
+        except ProviderTimeoutError:
+            if attempt + 1 == attempts:
+                raise
+            continue
+        return AwsCredentials(key_id, secret, token, expires_at, "role")
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 @lru_cache(maxsize=256)

@@ -437,6 +437,75 @@ class SigV4Signer:
         target = (f"{parts.scheme}://{parts.netloc}", _host_header(parts), parts.path)
         return self._sign(method, target, headers, encoded_query, expires=expires, stamp=_utc_stamp(now)[1])
 
+    def sign_request(
+        self,
+        method: str,
+        url: str,
+        *,
+        query: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        body: bytes = b"",
+        now: datetime,
+    ) -> tuple[str, dict[str, str]]:
+        """Sign a request in the ``Authorization`` header (the form SDK calls use), payload hash signed.
+
+        Equal to botocore's ``SigV4Auth`` / ``S3SigV4Auth`` for the same request and clock: every given
+        header, ``Host``, ``X-Amz-Date``, ``X-Amz-Content-SHA256`` (the body's SHA-256) and
+        ``X-Amz-Security-Token`` (temporary credentials) are signed.
+
+        Args:
+            method: HTTP method, upper case.
+            url: ``scheme://host[:port]/path``, the path percent-encoded; no query string (use ``query``).
+            query: Query parameters (unencoded); sent sorted, as they are signed.
+            headers: Headers to send and sign (not ``Host`` or ``Authorization``).
+            body: The request body.
+            now: The signing time, timezone-aware.
+
+        Returns:
+            The URL with its query string, and every header to send (``Host`` excepted: HTTP clients derive
+            it from the URL, as it was signed).
+
+        Raises:
+            InvalidInputError: A bad argument.
+        """
+        if not isinstance(method, str) or not _METHOD.fullmatch(method):
+            raise InvalidInputError("method", "must be an upper-case HTTP method", "use 'GET', 'POST', …")
+        parts = _split_url(url)
+        pairs = sorted(
+            (quote(name, safe=_UNRESERVED), quote(value, safe=_UNRESERVED))
+            for name, value in (query or {}).items()
+        )
+        canonical_query = "&".join(f"{name}={value}" for name, value in pairs)
+        stamp = _utc_stamp(now)[1]
+        sent = dict(headers or {})
+        sent["X-Amz-Date"] = stamp
+        sent["X-Amz-Content-SHA256"] = sha256(body).hexdigest()
+        if self._token is not None:
+            sent["X-Amz-Security-Token"] = self._token
+        values = {"host": _host_header(parts)}
+        for name, value in sent.items():
+            lowered = name.lower()
+            if lowered in ("host", "authorization"):
+                raise InvalidInputError("headers", f"{name} is set by the signer", "remove it")
+            _check_header_value(name, value)
+            values[lowered] = " ".join(value.split())
+        names = sorted(values)
+        signed = ";".join(names)
+        canonical_headers = "".join(f"{name}:{values[name]}\n" for name in names)
+        canonical_request = "\n".join(
+            (method, parts.path, canonical_query, canonical_headers, signed, sent["X-Amz-Content-SHA256"])
+        )
+        day = self._day(stamp[:8])
+        string_to_sign = (
+            f"{ALGORITHM}\n{stamp}\n{day.scope}\n{sha256(canonical_request.encode('utf-8')).hexdigest()}"
+        )
+        signature = day.sign(string_to_sign.encode("ascii"))
+        sent["Authorization"] = (
+            f"{ALGORITHM} Credential={day.credential}, SignedHeaders={signed}, Signature={signature}"
+        )
+        target = f"{parts.scheme}://{parts.netloc}{parts.path}" + (f"?{canonical_query}" if pairs else "")
+        return target, sent
+
     def presign_put(
         self,
         bucket: str,
