@@ -208,7 +208,7 @@ def oauth_azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OAuthAzu
 def delegated(oauth_azurite: OAuthAzurite, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """A destination without an account key on HTTPS Azurite, signing with a delegation key fetched there."""
     monkeypatch.setattr(azure, "token_credential", lambda _destination: UnsignedToken())
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(oauth_azurite.cert_path))  # the SDK's key fetch trusts it
+    monkeypatch.setenv("SSL_CERT_FILE", str(oauth_azurite.cert_path))  # byos's own key fetch trusts it
     client = BlobServiceClient(
         oauth_azurite.https_endpoint,
         credential=UnsignedToken(),

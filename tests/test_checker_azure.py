@@ -324,7 +324,6 @@ def test_user_delegation_is_proven_and_roles_are_tried(
     oauth_azurite: OAuthAzurite, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(azure, "token_credential", lambda _destination, **_options: UnsignedToken())
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(oauth_azurite.cert_path))  # the SDK's key fetch
     monkeypatch.setenv("SSL_CERT_FILE", str(oauth_azurite.cert_path))  # the checker's own HTTPS calls
     name = f"byos-{uuid.uuid4().hex[:12]}"
     BlobServiceClient(

@@ -7,7 +7,7 @@ Two ways to sign, chosen from the destination:
 2. Otherwise a user delegation SAS (what Microsoft recommends): a Microsoft Entra token credential from
    azure-identity (``ClientSecretCredential`` when ``tenant_id``, ``client_id`` and ``client_secret`` are set,
    else ``DefaultAzureCredential``: environment, workload identity, managed identity, developer sign-in)
-   fetches a user delegation key with azure-storage-blob (``byos[azure]``). The key is valid for a day (longer
+   authorises byos's own Get User Delegation Key request (``byos[azure]``). The key is valid for a day (longer
    when a URL asks for more, at most 7 days), cached per destination, refreshed when less than the requested
    lifetime plus five minutes remains, and every URL is signed locally with it. No URL outlives its key:
    ``expires_at`` is the true expiry.
@@ -51,6 +51,9 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qsl, quote, urlsplit
 
+from byos import http
+from byos.bounded import call_within
+from byos.endpoints import is_loopback_host
 from byos.errors import (
     ByosError,
     ConfigError,
@@ -95,6 +98,13 @@ KEY_REUSE = timedelta(hours=1)
 """A key is reused for at least this long, even when a URL asks for nearly the longest lifetime."""
 REFRESH_MARGIN = timedelta(minutes=5)
 SDK_TIMEOUT = 10.0
+AZURE_BLOB_SUFFIXES = (
+    ".blob.core.windows.net",
+    ".blob.storage.azure.net",
+    ".blob.core.chinacloudapi.cn",
+    ".blob.core.usgovcloudapi.net",
+)
+"""Azure's own Blob endpoints: the only custom endpoints a Microsoft Entra token is sent to (and loopback)."""
 
 _IDENTIFIER_START = frozenset("abcdefghijklmnopqrstuvwxyz_")
 _MD5_BYTES = 16
@@ -250,12 +260,7 @@ def access_token(
         ProviderTimeoutError: Microsoft Entra ID did not answer in time.
         MissingExtraError: ``byos[azure]`` is not installed.
     """
-    credential = _credential(_azure(destination), timeout)
-    try:
-        token = credential.get_token(scope)
-    except Exception as exc:
-        raise _translate(exc, "getting a Microsoft Entra token") from exc
-    return str(token.token)
+    return _token(_credential(_azure(destination), timeout), scope, timeout)
 
 
 def resolve_signing(
@@ -299,6 +304,7 @@ def resolve_signing(
             "user delegation needs https (Microsoft Entra tokens are sent only over TLS)",
             "use an https endpoint, or account_key for a local http server",
         )
+    refuse_service_identity(azure)
     moment = now or datetime.now(UTC)
     wanted = azure.expires if lifetime is None else lifetime
     needed = min(wanted + REFRESH_MARGIN, MAX_KEY_LIFETIME - KEY_REUSE)
@@ -340,37 +346,108 @@ def fetch_delegation_key(
 ) -> UserDelegationKey:
     """Ask the Blob service for a user delegation key valid from ``start`` to ``expiry``.
 
-    The identity needs ``Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action``
-    at the storage account (the built-in Storage Blob Delegator role).
+    The request (``POST /?restype=service&comp=userdelegationkey``) is sent by byos itself through the
+    bounded transport; only the Entra token comes from azure-identity. The identity needs
+    ``Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action`` at the storage
+    account (the built-in Storage Blob Delegator role).
 
     Args:
         destination: An Azure destination without an account key.
         start: When the key becomes valid.
         expiry: When the key expires.
-        timeout: Seconds for each call to the blob endpoint (never retried).
-        credential: The token credential to authorise with (the destination's cached one when None); its
-            own timeouts bound the token fetch.
+        timeout: Total seconds for the token fetch and again for the key request (never retried).
+        credential: The token credential to authorise with (the destination's cached one when None).
 
     Raises:
         CredentialsError: No token, or the identity may not request a key.
         ProviderError: The blob endpoint could not be reached (ProviderTimeoutError: not in time).
     """
-    blob = require("azure.storage.blob", feature="user delegation SAS", extra="azure")
+    refuse_service_identity(destination)
     if credential is None:
         credential = token_credential(destination)
+    token = _token(credential, STORAGE_SCOPE, timeout, "Get User Delegation Key")
+    body = (
+        '<?xml version="1.0" encoding="utf-8"?><KeyInfo>'
+        f"<Start>{start.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}</Start>"
+        f"<Expiry>{expiry.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}</Expiry></KeyInfo>"
+    ).encode("ascii")
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Content-Type": "application/xml",
+        "x-ms-date": format_datetime(datetime.now(UTC), usegmt=True),
+        "x-ms-version": X_MS_VERSION,
+    }
+    url = f"{destination.blob_endpoint}/?restype=service&comp=userdelegationkey"
     try:
-        client = blob.BlobServiceClient(
-            account_url=destination.blob_endpoint,
-            credential=credential,
-            connection_timeout=timeout,
-            read_timeout=timeout,
-            retry_total=0,  # the storage SDK backs off 15 s before a retry: fail fast, callers retry
+        answer = http.send("POST", url, headers=headers, body=body, timeout=timeout)
+    except ProviderTimeoutError:
+        raise ProviderTimeoutError(
+            f"Get User Delegation Key: the blob endpoint did not answer within {timeout:g} s"
+        ) from None
+    except ProviderError as exc:
+        raise ProviderError(f"Get User Delegation Key: {exc}; check endpoint_url") from None
+    if answer.status in (401, 403):
+        raise CredentialsError(
+            f"Get User Delegation Key: Azure refused the identity ({answer.error_code() or answer.status}); "
+            "assign it the Storage Blob Delegator role on the storage account (see `byos policy`)"
         )
-        with client:
-            answer = client.get_user_delegation_key(start, expiry, timeout=max(1, int(timeout)))
+    fields = {
+        name: http.xml_text(answer.body, tag)
+        for name, tag in (
+            ("signed_oid", "SignedOid"),
+            ("signed_tid", "SignedTid"),
+            ("signed_start", "SignedStart"),
+            ("signed_expiry", "SignedExpiry"),
+            ("signed_service", "SignedService"),
+            ("signed_version", "SignedVersion"),
+            ("value", "Value"),
+        )
+    }
+    if answer.status != 200 or not all(fields.values()):
+        raise ProviderError(
+            f"Get User Delegation Key: Azure answered {answer.error_code() or f'HTTP {answer.status}'}"
+        )
+    delegated = http.xml_text(answer.body, "SignedDelegatedUserTid") or None
+    return UserDelegationKey(**fields, signed_delegated_user_tid=delegated)
+
+
+def refuse_service_identity(destination: AzureDestination) -> None:
+    """Refuse Microsoft Entra tokens for a custom blob endpoint that is not Azure's or loopback.
+
+    User delegation authorises with the import service's Entra identity (or one it holds), whose bearer
+    token goes only to Azure's own endpoints.
+
+    Raises:
+        CredentialsError: ``endpoint_url`` is the tenant's host.
+    """
+    host = (urlsplit(destination.blob_endpoint).hostname or "").lower()
+    if is_loopback_host(host) or host.endswith(AZURE_BLOB_SUFFIXES):
+        return
+    raise CredentialsError(
+        f"endpoint_url: {host} is not an Azure Blob endpoint, and byos never sends a Microsoft Entra token "
+        "to it (user delegation); sign with the destination's own account_key, or use the account's "
+        "blob.core.windows.net endpoint"
+    )
+
+
+def _token(
+    credential: Any,  # noqa: ANN401  (an SDK credential)
+    scope: str,
+    timeout: float | None,
+    operation: str = "getting a Microsoft Entra token",
+) -> str:
+    """``credential.get_token(scope)``, abandoned after ``timeout`` (azure-identity cannot be cut short)."""
+    wait = SDK_TIMEOUT * 2 + 1 if timeout is None else timeout
+    try:
+        token = call_within(lambda: credential.get_token(scope), wait, "Microsoft Entra ID")
+    except ProviderTimeoutError:
+        raise ProviderTimeoutError(
+            f"{operation}: Microsoft Entra ID did not answer within {wait:g} s; check the network path to "
+            "the sign-in endpoint"
+        ) from None
     except Exception as exc:
-        raise _translate(exc, "Get User Delegation Key") from exc
-    return UserDelegationKey.from_sdk(answer)
+        raise _translate(exc, operation) from exc
+    return str(token.token)
 
 
 def _translate(exc: Exception, operation: str) -> ByosError:  # noqa: PLR0911  (one return per error kind)
@@ -645,6 +722,7 @@ def authorization_headers(
         "x-ms-version": X_MS_VERSION,
     }
     if azure.account_key is None:
+        refuse_service_identity(azure)
         headers["Authorization"] = f"Bearer {access_token(azure, timeout=timeout)}"
         return headers
     parts = urlsplit(url)

@@ -37,6 +37,8 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 from urllib.parse import quote, urlsplit
 
 from byos import http
+from byos.bounded import SingleFlight, call_within
+from byos.endpoints import is_loopback_host
 from byos.errors import ConfigError, CredentialsError, InvalidInputError, ProviderError, ProviderTimeoutError
 from byos.models import UploadOptions, UploadRequest
 from byos.providers import require
@@ -105,7 +107,7 @@ class GcsSigning:
 
 _cache: dict[tuple[str, ...], GcsSigning] = {}
 _cache_lock = threading.Lock()
-_token_lock = threading.Lock()
+_token_flights = SingleFlight()
 
 
 def resolve_signing(destination: GCSDestination) -> GcsSigning:
@@ -139,10 +141,32 @@ def resolve_signing(destination: GCSDestination) -> GcsSigning:
                 "remove one of service_account_email and service_account_file",
             )
         return signing
+    refuse_service_identity(destination)
     if destination.service_account_email is not None:
         email = destination.service_account_email
         return _cached(("signBlob", email), lambda: _keyless(email, "service_account_email"))
     return _cached(("default",), _from_default_credentials)
+
+
+def refuse_service_identity(destination: GCSDestination) -> None:
+    """Refuse the import service's own Google identity for a custom endpoint that is not Google's or loopback.
+
+    Keyless signing and default credentials are the service's Application Default Credentials: their bearer
+    token (and signatures made with them) go only to Google's own endpoints.
+
+    Raises:
+        CredentialsError: ``endpoint_url`` is the tenant's host.
+    """
+    if destination.endpoint_url is None:
+        return
+    host = (urlsplit(destination.endpoint_url).hostname or "").lower()
+    if is_loopback_host(host) or host == "googleapis.com" or host.endswith(".googleapis.com"):
+        return
+    raise CredentialsError(
+        f"endpoint_url: {host} is not a Google endpoint, and byos never presents the import service's own "
+        "Google identity (keyless signBlob or default credentials) to it; set the destination's own "
+        "hmac_access_id and hmac_secret, or service_account_file"
+    )
 
 
 def clear_signer_cache() -> None:
@@ -192,7 +216,11 @@ def _default_credentials() -> Any:  # noqa: ANN401  (google-auth ships no precis
     google_auth = require("google.auth", feature="Google default credentials and signBlob", extra="gcs")
     exceptions = require("google.auth.exceptions", feature="Google default credentials", extra="gcs")
     try:
-        credentials, _ = google_auth.default(scopes=[CLOUD_PLATFORM_SCOPE])
+        credentials, _ = call_within(
+            lambda: google_auth.default(scopes=[CLOUD_PLATFORM_SCOPE]),
+            SIGN_BLOB_TIMEOUT,
+            "finding the Google default credentials",
+        )
     except exceptions.DefaultCredentialsError as exc:
         raise CredentialsError(_NO_CREDENTIALS) from exc
     except exceptions.GoogleAuthError as exc:
@@ -208,20 +236,32 @@ def access_token(credentials: Any, *, timeout: float = SIGN_BLOB_TIMEOUT) -> str
 
     Raises:
         CredentialsError: The token could not be refreshed.
+        ProviderTimeoutError: The token endpoint did not answer within ``timeout`` seconds.
     """
     transport = require("google.auth.transport.requests", feature="Google access tokens", extra="gcs")
     exceptions = require("google.auth.exceptions", feature="Google access tokens", extra="gcs")
-    with _token_lock:
+    # One refresh per credentials at a time (never one lock for all), run where it can be abandoned: the
+    # token endpoint's answer is read by google-auth, which byos cannot bound.
+    flight = _token_flights.lock(id(credentials))
+    if not flight.acquire(timeout=max(timeout, 0.1)):
+        raise ProviderTimeoutError("another refresh of the Google access token did not finish in time")
+    try:
         if not credentials.valid:
             request = transport.Request()
             try:
-                credentials.refresh(partial(request, timeout=timeout))
+                call_within(
+                    lambda: credentials.refresh(partial(request, timeout=timeout)),
+                    timeout,
+                    "the Google token endpoint",
+                )
             except exceptions.GoogleAuthError as exc:
                 raise CredentialsError(
                     f"the Google credentials could not get an access token ({type(exc).__name__}); run "
                     "`gcloud auth application-default login` or check the workload's service account"
                 ) from exc
         token = credentials.token
+    finally:
+        flight.release()
     if not isinstance(token, str) or not token:
         raise CredentialsError("the Google credentials gave no access token; check the default credentials")
     return token
