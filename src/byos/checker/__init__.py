@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol, cast
 
@@ -215,15 +214,20 @@ def check_fleet(
     """Check many destinations, ``concurrency`` at a time; yields each report as it completes.
 
     ``origins`` overrides every destination's own browser origins for the CORS check (None: each its own).
+    A destination still unfinished at its ``deadline`` is reported as failed ("deadline") and not waited
+    for, so the whole fleet ends within ``(len(destinations) / concurrency + 1) * deadline`` seconds.
     """
-    from concurrent.futures import as_completed  # noqa: PLC0415
+    from byos.checker.fleet import run_fleet  # noqa: PLC0415
 
-    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="byos-check") as pool:
-        futures = [
-            pool.submit(check_setup, d, origins, timeout=timeout, deadline=deadline) for d in destinations
-        ]
-        for future in as_completed(futures):
-            yield future.result()
+    return run_fleet(
+        destinations,
+        check_setup,
+        origins=origins,
+        concurrency=concurrency,
+        timeout=timeout,
+        deadline=deadline,
+        check_ids=CHECK_IDS,
+    )
 
 
 def config_failure(label: str, error: ByosError) -> Report:
