@@ -130,7 +130,7 @@ def test_the_opt_in_lets_private_addresses_through(
 
 def test_plain_http_is_refused_outside_loopback(no_connections: list[tuple[str, int]]) -> None:
     FAKE_DNS["storage.public.test"] = ["93.184.216.34"]
-    with pytest.raises(ProviderError, match="plain http to storage.public.test .* use https"):
+    with pytest.raises(ProviderError, match=r"plain http to storage.public.test .* use https"):
         http.send("GET", "http://storage.public.test/bucket", timeout=2)
     assert no_connections == []
     with pytest.raises(WouldConnectError):
@@ -189,7 +189,7 @@ def test_dns_failure_and_slowness_are_one_clear_line(monkeypatch: pytest.MonkeyP
 
     monkeypatch.setattr(endpoints, "resolver", slow)
     started = time.monotonic()
-    with pytest.raises(ProviderTimeoutError, match="cannot resolve slow.test: no DNS answer in time"):
+    with pytest.raises(ProviderTimeoutError, match=r"cannot resolve slow\.test: no DNS answer in time"):
         http.send("GET", "https://slow.test/bucket", timeout=1)
     assert time.monotonic() - started < 1.5
 
