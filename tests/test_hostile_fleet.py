@@ -50,7 +50,7 @@ def test_a_stuck_check_is_given_up_at_its_deadline_and_the_others_go_on(release:
     destinations = [s3(f"http://127.0.0.1:{9000 + n}", f"tenant-{n}") for n in range(6)]
     seen: list[str] = []
 
-    def check(destination: Destination, _origins: Any, *, timeout: float, deadline: float) -> Report:  # noqa: ANN401
+    def check(destination: Destination, _origins: Any, *, timeout: float, deadline: float) -> Report:
         assert timeout <= deadline < 1.0
         seen.append(destination.label)
         if destination.label == "tenant-2":

@@ -79,7 +79,7 @@ class SlowCredentials:
     def valid(self) -> bool:
         return self.token is not None
 
-    def refresh(self, _request: Any) -> None:  # noqa: ANN401
+    def refresh(self, _request: Any) -> None:
         self.refreshes += 1
         time.sleep(self.delay)
         self.token = self.new_token

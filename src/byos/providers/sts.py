@@ -31,6 +31,22 @@ def sts_endpoint(region: str) -> str:
     return f"https://sts.{region}.{suffix}"
 
 
+def assume_role_body(
+    role_arn: str, session_name: str, duration_seconds: int, external_id: str | None
+) -> bytes:
+    """The form body of an AssumeRole call, as botocore's query serializer writes it."""
+    form = {
+        "Action": "AssumeRole",
+        "Version": API_VERSION,
+        "RoleArn": role_arn,
+        "RoleSessionName": session_name,
+        "DurationSeconds": str(duration_seconds),
+    }
+    if external_id is not None:
+        form["ExternalId"] = external_id
+    return urlencode(form).encode("ascii")
+
+
 def assume_role(
     signer: SigV4Signer,
     *,
@@ -50,22 +66,14 @@ def assume_role(
         CredentialsError: STS refused (the message names the code and the fix) or answered nonsense.
         ProviderTimeoutError: STS did not answer in time.
     """
-    form = {
-        "Action": "AssumeRole",
-        "Version": API_VERSION,
-        "RoleArn": role_arn,
-        "RoleSessionName": session_name,
-        "DurationSeconds": str(duration_seconds),
-    }
-    if external_id is not None:
-        form["ExternalId"] = external_id
-    body = urlencode(form).encode("ascii")
+    body = assume_role_body(role_arn, session_name, duration_seconds, external_id)
     url, headers = signer.sign_request(
         "POST",
         sts_endpoint(region) + "/",
         headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
         body=body,
         now=datetime.now(UTC),
+        content_sha256_header=False,
     )
     try:
         answer = http.send("POST", url, headers=headers, body=body, timeout=timeout)

@@ -446,12 +446,14 @@ class SigV4Signer:
         headers: Mapping[str, str] | None = None,
         body: bytes = b"",
         now: datetime,
+        content_sha256_header: bool = True,
     ) -> tuple[str, dict[str, str]]:
         """Sign a request in the ``Authorization`` header (the form SDK calls use), payload hash signed.
 
-        Equal to botocore's ``SigV4Auth`` / ``S3SigV4Auth`` for the same request and clock: every given
-        header, ``Host``, ``X-Amz-Date``, ``X-Amz-Content-SHA256`` (the body's SHA-256) and
-        ``X-Amz-Security-Token`` (temporary credentials) are signed.
+        Equal to botocore's ``S3SigV4Auth`` (and, without the payload header, ``SigV4Auth`` as other services
+        use it) for the same request and clock: every given header, ``Host``, ``X-Amz-Date``,
+        ``X-Amz-Content-SHA256`` (the body's SHA-256) and ``X-Amz-Security-Token`` (temporary credentials) are
+        signed.
 
         Args:
             method: HTTP method, upper case.
@@ -460,6 +462,8 @@ class SigV4Signer:
             headers: Headers to send and sign (not ``Host`` or ``Authorization``).
             body: The request body.
             now: The signing time, timezone-aware.
+            content_sha256_header: Send the payload hash as ``X-Amz-Content-SHA256`` (S3 wants it; STS and
+                other query APIs sign the hash without the header).
 
         Returns:
             The URL with its query string, and every header to send (``Host`` excepted: HTTP clients derive
@@ -479,7 +483,9 @@ class SigV4Signer:
         stamp = _utc_stamp(now)[1]
         sent = dict(headers or {})
         sent["X-Amz-Date"] = stamp
-        sent["X-Amz-Content-SHA256"] = sha256(body).hexdigest()
+        payload_hash = sha256(body).hexdigest()
+        if content_sha256_header:
+            sent["X-Amz-Content-SHA256"] = payload_hash
         if self._token is not None:
             sent["X-Amz-Security-Token"] = self._token
         values = {"host": _host_header(parts)}
@@ -493,7 +499,7 @@ class SigV4Signer:
         signed = ";".join(names)
         canonical_headers = "".join(f"{name}:{values[name]}\n" for name in names)
         canonical_request = "\n".join(
-            (method, parts.path, canonical_query, canonical_headers, signed, sent["X-Amz-Content-SHA256"])
+            (method, parts.path, canonical_query, canonical_headers, signed, payload_hash)
         )
         day = self._day(stamp[:8])
         string_to_sign = (
