@@ -18,8 +18,8 @@ import pytest
 
 from byos import http
 from byos.checker import check_setup
-from byos.config import Destination, destination_from_dict
-from byos.errors import ProviderError, ProviderTimeoutError
+from byos.config import Destination, S3Destination, destination_from_dict
+from byos.errors import CredentialsError, ProviderError, ProviderTimeoutError
 from byos.models import Report, Status
 from tests.hostile_servers import BEHAVIOURS, HostileServer
 
@@ -181,3 +181,30 @@ def test_check_setup_ends_within_its_deadline_whatever_the_server_does(
     else:
         assert "HTTP 302" in failures, failures
     assert SECRET not in repr(outcome.to_dict())
+
+
+# --- credential sources only an SDK reads ---
+
+
+@pytest.mark.parametrize("name", ["drip-headers", "endless-chunked-body", "accept-and-hang"])
+def test_a_hostile_instance_metadata_service_cannot_hold_the_aws_chain(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from byos.providers import s3  # noqa: PLC0415
+
+    with HostileServer(BEHAVIOURS[name]) as imds:
+        monkeypatch.setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.endpoint + "/")
+        monkeypatch.setenv("AWS_METADATA_SERVICE_NUM_ATTEMPTS", "5")
+        chain = destination_from_dict(
+            {"provider": "s3", "bucket": "acme-imports", "region": "eu-west-1"}, env=False
+        )
+        s3.clear_credential_cache()
+        assert isinstance(chain, S3Destination)
+        started = time.monotonic()
+        with pytest.raises((ProviderTimeoutError, CredentialsError)) as caught:
+            s3.resolve_credentials(chain, timeout=1.5)
+        elapsed = time.monotonic() - started
+        assert imds.requests >= 1  # the chain did ask the hostile metadata service
+
+    assert elapsed <= 1.5 + MARGIN, f"{name}: the chain took {elapsed:.2f} s"
+    assert "\n" not in str(caught.value)

@@ -385,7 +385,10 @@ def fetch_delegation_key(
             f"Get User Delegation Key: the blob endpoint did not answer within {timeout:g} s"
         ) from None
     except ProviderError as exc:
-        raise ProviderError(f"Get User Delegation Key: {exc}; check endpoint_url") from None
+        detail = str(exc).rsplit(": ", 1)[-1]  # what went wrong, without the URL
+        raise ProviderError(
+            f"Get User Delegation Key: the blob endpoint could not be reached ({detail}); check endpoint_url"
+        ) from None
     if answer.status in (401, 403):
         raise CredentialsError(
             f"Get User Delegation Key: Azure refused the identity ({answer.error_code() or answer.status}); "
