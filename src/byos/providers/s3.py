@@ -3,8 +3,8 @@
 Static keys (with or without a session token) sign without boto3. A profile or the default chain (SSO,
 instance roles, environment) use botocore (``byos[s3]``), in a worker abandoned at the deadline; the
 customer's role (with an ExternalId) is assumed by byos itself at the cloud's own STS
-(:mod:`byos.providers.sts`), with the destination's keys or the chain's as the base. Temporary credentials are cached, refreshed single-flight
-five minutes before they expire, and no URL outlives them.
+(:mod:`byos.providers.sts`), with the destination's keys or the chain's as the base. Temporary
+credentials are cached, refreshed single-flight five minutes before they expire, and no URL outlives them.
 
 Multipart uploads are created, completed and aborted server side with short-lived presigned requests sent
 over plain HTTP: ``CreateMultipartUpload`` and ``CompleteMultipartUpload`` need only ``s3:PutObject``,
