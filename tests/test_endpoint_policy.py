@@ -219,3 +219,34 @@ def test_a_dotenv_file_cannot_set_the_opt_in(tmp_path: Path, monkeypatch: pytest
 
     assert sts.sts_endpoint("eu-west-1") == "https://sts.eu-west-1.amazonaws.com"
     assert sts.sts_endpoint("cn-north-1") == "https://sts.cn-north-1.amazonaws.com.cn"
+
+
+def test_the_checker_reports_a_refused_endpoint_in_one_line_naming_the_setting(
+    no_connections: list[tuple[str, int]],
+) -> None:
+    from byos.checker import check_setup  # noqa: PLC0415
+    from byos.models import Status  # noqa: PLC0415
+
+    FAKE_DNS["minio.corp.test"] = ["10.0.0.5"]
+    destination = destination_from_dict(
+        {
+            "provider": "s3",
+            "bucket": "acme-imports",
+            "region": "eu-west-1",
+            "endpoint_url": "https://minio.corp.test",
+            "access_key_id": "AKIATENANTKEY0000001",
+            "secret_access_key": "tenant-secret-0000",
+        },
+        env=False,
+    )
+    started = time.monotonic()
+    report = check_setup(destination, timeout=5, deadline=10)
+    assert time.monotonic() - started < 1.0
+    credentials = {c.id: c for c in report.checks}["credentials"]
+    assert credentials.status is Status.FAIL
+    assert credentials.message == (
+        "GET https://minio.corp.test/acme-imports?location=: refused: minio.corp.test resolves to a private "
+        "(non-public) address (10.0.0.5); byos connects only to public addresses and loopback unless the "
+        "deployment sets BYOS_ALLOW_PRIVATE_ENDPOINTS=1"
+    )
+    assert no_connections == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from byos import http
 from byos.config import S3Destination, destination_from_dict
 from byos.errors import ProviderTimeoutError
-from byos.providers import gcs
+from byos.providers import azure, gcs
 from byos.providers import s3 as s3_provider
 from byos.uploads import presign_upload
 from tests.servers import MotoServer
@@ -107,3 +108,41 @@ def test_a_hanging_google_token_refresh_is_abandoned_at_its_timeout() -> None:
     with pytest.raises(ProviderTimeoutError, match="the Google token endpoint did not answer within 1 s"):
         gcs.access_token(stuck, timeout=1.0)
     assert time.monotonic() - started < 1.5
+
+
+@pytest.mark.emulator
+def test_32_concurrent_presigns_fetch_one_user_delegation_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.azure_helpers import UnsignedToken, destination, start_oauth_azurite  # noqa: PLC0415
+
+    server = start_oauth_azurite(tmp_path)
+    try:
+        monkeypatch.setenv("SSL_CERT_FILE", str(server.cert_path))
+        monkeypatch.setattr(azure, "token_credential", lambda *_a, **_k: UnsignedToken())
+        calls: list[str] = []
+        real_send = http.send
+
+        def counting(method: str, url: str, **options: Any) -> http.Response:
+            if "comp=userdelegationkey" in url:
+                calls.append(url)
+                time.sleep(0.2)  # every thread arrives while the first fetch is under way
+            return real_send(method, url, **options)
+
+        monkeypatch.setattr(http, "send", counting)
+        target = destination(server, "imports", endpoint_url=server.https_endpoint, account_key=None)
+        azure.clear_caches()
+        start = threading.Barrier(32)
+
+        def presign(_: int) -> str:
+            start.wait()
+            return presign_upload(target, "a.csv").url
+
+        with ThreadPoolExecutor(max_workers=32) as pool:
+            urls = list(pool.map(presign, range(32)))
+    finally:
+        azure.clear_caches()
+        server.stop()
+
+    assert len(calls) == 1, f"{len(calls)} Get User Delegation Key calls"
+    assert all("skoid=11111111-1111-1111-1111-111111111111&" in url for url in urls)

@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qsl, quote, urlsplit
 
 from byos import http
-from byos.bounded import call_within
+from byos.bounded import SingleFlight, call_within
 from byos.endpoints import is_loopback_host
 from byos.errors import (
     ByosError,
@@ -139,6 +139,7 @@ class AzureSigning:
 
 
 _lock = threading.Lock()
+_flights = SingleFlight()
 _delegations: dict[tuple[Any, ...], AzureSigning] = {}
 _credentials: dict[tuple[Any, ...], Any] = {}
 
@@ -309,31 +310,46 @@ def resolve_signing(
     wanted = azure.expires if lifetime is None else lifetime
     needed = min(wanted + REFRESH_MARGIN, MAX_KEY_LIFETIME - KEY_REUSE)
     key = (azure.account_name, azure.blob_endpoint, *_cache_key(azure))
+    cached = _fresh_delegation(key, moment, needed)
+    if cached is not None and not refresh:
+        return cached
+    # Single-flight per destination: one fetch however many threads ask; others wait for its key.
+    wait = SDK_TIMEOUT * 4 + 2 if timeout is None else max(timeout, 0.1)
+    flight = _flights.lock(key)
+    if not flight.acquire(timeout=wait):
+        raise ProviderTimeoutError("another fetch of this user delegation key did not finish in time")
+    try:
+        cached = None if refresh else _fresh_delegation(key, moment, needed)
+        if cached is not None:
+            return cached
+        real_now = datetime.now(UTC).replace(microsecond=0)
+        validity = min(MAX_KEY_LIFETIME, max(KEY_LIFETIME, wanted + KEY_REUSE + REFRESH_MARGIN))
+        credential = _credential(azure, timeout)
+        delegation_key = fetch_delegation_key(
+            azure,
+            real_now - KEY_BACKDATE,
+            real_now + validity,
+            timeout=SDK_TIMEOUT if timeout is None else timeout,
+            credential=credential,
+        )
+        signer = BlobSasSigner(
+            azure.account_name, user_delegation_key=delegation_key, endpoint=azure.blob_endpoint
+        )
+        identity = _identity(azure, credential)
+        fresh = AzureSigning(signer, "user delegation", identity, signer.key_expires_at, delegation_key)
+        with _lock:
+            _delegations[key] = fresh
+        return fresh
+    finally:
+        flight.release()
+
+
+def _fresh_delegation(key: tuple[Any, ...], moment: datetime, needed: timedelta) -> AzureSigning | None:
     with _lock:
         cached = _delegations.get(key)
-    fresh_enough = (
-        cached is not None and cached.expires_at is not None and cached.expires_at - moment >= needed
-    )
-    if cached is not None and fresh_enough and not refresh:
+    if cached is not None and cached.expires_at is not None and cached.expires_at - moment >= needed:
         return cached
-    real_now = datetime.now(UTC).replace(microsecond=0)
-    validity = min(MAX_KEY_LIFETIME, max(KEY_LIFETIME, wanted + KEY_REUSE + REFRESH_MARGIN))
-    credential = _credential(azure, timeout)
-    delegation_key = fetch_delegation_key(
-        azure,
-        real_now - KEY_BACKDATE,
-        real_now + validity,
-        timeout=SDK_TIMEOUT if timeout is None else timeout,
-        credential=credential,
-    )
-    signer = BlobSasSigner(
-        azure.account_name, user_delegation_key=delegation_key, endpoint=azure.blob_endpoint
-    )
-    identity = _identity(azure, credential)
-    fresh = AzureSigning(signer, "user delegation", identity, signer.key_expires_at, delegation_key)
-    with _lock:
-        _delegations[key] = fresh
-    return fresh
+    return None
 
 
 def fetch_delegation_key(

@@ -108,6 +108,7 @@ class GcsSigning:
 _cache: dict[tuple[str, ...], GcsSigning] = {}
 _cache_lock = threading.Lock()
 _token_flights = SingleFlight()
+_build_flights = SingleFlight()
 
 
 def resolve_signing(destination: GCSDestination) -> GcsSigning:
@@ -180,9 +181,15 @@ def _cached(key: tuple[str, ...], build: Callable[[], GcsSigning]) -> GcsSigning
         found = _cache.get(key)
     if found is not None:
         return found
-    built = build()  # outside the lock: default credentials may call a metadata server
-    with _cache_lock:
-        return _cache.setdefault(key, built)
+    # Built once per key (default credentials may call a metadata server), without one lock for all keys.
+    with _build_flights.lock(key):
+        with _cache_lock:
+            found = _cache.get(key)
+        if found is not None:
+            return found
+        built = build()
+        with _cache_lock:
+            return _cache.setdefault(key, built)
 
 
 def _keyless(email: str, source: str, credentials: Any = None) -> GcsSigning:  # noqa: ANN401  (google-auth is untyped)
