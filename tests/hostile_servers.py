@@ -105,13 +105,17 @@ BEHAVIOURS: dict[str, Behaviour] = {
 class HostileServer:
     """Answers every connection on 127.0.0.1 with ``behaviour``; counts requests; stops by itself."""
 
-    def __init__(self, behaviour: Behaviour) -> None:
+    def __init__(self, behaviour: Behaviour, cert: tuple[Path, Path] | None = None) -> None:
         self._behaviour = behaviour
+        self._tls: ssl.SSLContext | None = None
+        if cert is not None:
+            self._tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self._tls.load_cert_chain(str(cert[0]), str(cert[1]))
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._listener.bind(("127.0.0.1", 0))
         self._listener.listen(64)
         self.port: int = self._listener.getsockname()[1]
-        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.endpoint = f"{'https' if cert else 'http'}://127.0.0.1:{self.port}"
         self.requests = 0
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -138,8 +142,11 @@ class HostileServer:
             stop.set()
 
         threading.Thread(target=follow_server, daemon=True).start()
-        with conn, contextlib.suppress(OSError):
+        with contextlib.suppress(OSError):
             conn.settimeout(MAX_SECONDS)
+            if self._tls is not None:
+                conn = self._tls.wrap_socket(conn, server_side=True)
+        with conn, contextlib.suppress(OSError):
             head = b""
             while b"\r\n\r\n" not in head and len(head) < 65536:
                 data = conn.recv(4096)

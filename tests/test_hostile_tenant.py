@@ -12,6 +12,7 @@ import resource
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TypeVar
 
 import pytest
@@ -21,7 +22,7 @@ from byos.checker import check_setup
 from byos.config import Destination, S3Destination, destination_from_dict
 from byos.errors import CredentialsError, ProviderError, ProviderTimeoutError
 from byos.models import Report, Status
-from tests.hostile_servers import BEHAVIOURS, HostileServer
+from tests.hostile_servers import BEHAVIOURS, HostileServer, tls_certificate
 
 T = TypeVar("T")
 TIMEOUT = 2.0
@@ -208,3 +209,95 @@ def test_a_hostile_instance_metadata_service_cannot_hold_the_aws_chain(
 
     assert elapsed <= 1.5 + MARGIN, f"{name}: the chain took {elapsed:.2f} s"
     assert "\n" not in str(caught.value)
+
+
+@pytest.fixture(scope="module")
+def loopback_cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return tls_certificate(tmp_path_factory.mktemp("hostile-tls"))
+
+
+class ServiceAdc:
+    """Google default credentials with a valid token (the signBlob call is what is under test)."""
+
+    token = "ya29.hostile-test-token"
+    valid = True
+    service_account_email = "importer@service-project.iam.gserviceaccount.com"
+
+
+class EntraToken:
+    """A Microsoft Entra token credential that answers at once (the key fetch is what is under test)."""
+
+    def get_token(self, *_scopes: str, **_options: object) -> object:
+        return type("Token", (), {"token": "eyJ.hostile-test-token", "expires_on": 2**31})()
+
+
+@pytest.mark.parametrize("name", [*SLOW, *HUGE])
+@pytest.mark.parametrize("provider", ["s3-role", "gcs-signblob", "azure-delegation"])
+def test_hostile_credential_endpoints_cannot_hold_a_check(
+    provider: str, name: str, monkeypatch: pytest.MonkeyPatch, loopback_cert: tuple[Path, Path]
+) -> None:
+    from byos.providers import azure, gcs, s3  # noqa: PLC0415
+
+    tls = provider == "azure-delegation"
+    with HostileServer(BEHAVIOURS[name], loopback_cert if tls else None) as server:
+        if provider == "s3-role":
+            monkeypatch.setenv("BYOS_STS_ENDPOINT_URL", server.endpoint)
+            s3.clear_credential_cache()
+            destination = destination_from_dict(
+                {
+                    "provider": "s3",
+                    "bucket": "acme-imports",
+                    "region": "eu-west-1",
+                    "endpoint_url": server.endpoint,
+                    "access_key_id": "AKIDHOSTILEEXAMPLE",
+                    "secret_access_key": SECRET,
+                    "role_arn": "arn:aws:iam::123456789012:role/acme-uploader",
+                },
+                env=False,
+            )
+        elif provider == "gcs-signblob":
+            monkeypatch.setattr(gcs, "IAM_CREDENTIALS_ENDPOINT", server.endpoint)
+            monkeypatch.setattr(gcs, "_default_credentials", ServiceAdc)
+            gcs.clear_signer_cache()
+            destination = destination_from_dict(
+                {
+                    "provider": "gcs",
+                    "bucket": "acme-imports",
+                    "location": "EU",
+                    "endpoint_url": server.endpoint,
+                    "service_account_email": "acme-signer@acme-project.iam.gserviceaccount.com",
+                },
+                env=False,
+            )
+        else:
+            monkeypatch.setenv("SSL_CERT_FILE", str(loopback_cert[0]))
+            monkeypatch.setattr(azure, "token_credential", lambda *_a, **_k: EntraToken())
+            azure.clear_caches()
+            destination = destination_from_dict(
+                {
+                    "provider": "azure",
+                    "account_name": "acme",
+                    "container": "imports",
+                    "endpoint_url": f"{server.endpoint}/acme",
+                    "tenant_id": "22222222-2222-2222-2222-222222222222",
+                    "client_id": "33333333-3333-3333-3333-333333333333",
+                    "client_secret": SECRET,
+                },
+                env=False,
+            )
+        try:
+            outcome, elapsed, peak = measured(
+                lambda: check_setup(destination, timeout=CHECK_TIMEOUT, deadline=CHECK_DEADLINE)
+            )
+        finally:
+            s3.clear_credential_cache()
+            gcs.clear_signer_cache()
+            azure.clear_caches()
+        assert server.requests >= 1  # the credential call did go to the hostile server
+
+    assert isinstance(outcome, Report), outcome
+    assert elapsed <= CHECK_DEADLINE + 1.0, f"{provider}/{name}: {elapsed:.2f} s"
+    assert peak < 32 * 1024**2
+    credentials = {c.id: c for c in outcome.checks}["credentials"]
+    assert credentials.status is Status.FAIL, credentials
+    assert SECRET not in repr(outcome.to_dict())

@@ -43,6 +43,7 @@ import binascii
 import hashlib
 import hmac
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -279,7 +280,7 @@ def resolve_signing(
         lifetime: The longest URL lifetime about to be signed (the destination's ``expires`` when None); a
             cached delegation key with less than this plus five minutes left is replaced.
         now: The signing time (UTC now when None).
-        timeout: Seconds for each network call of the token and key fetch, without retries (the setup
+        timeout: Total seconds for the token and key fetch together, without retries (the setup
             checker's bound); None gives :data:`SDK_TIMEOUT` and the cached token credential.
         refresh: Fetch a new delegation key even when the cached one would do (the setup checker's proof).
 
@@ -371,7 +372,7 @@ def fetch_delegation_key(
         destination: An Azure destination without an account key.
         start: When the key becomes valid.
         expiry: When the key expires.
-        timeout: Total seconds for the token fetch and again for the key request (never retried).
+        timeout: Total seconds for the token fetch and the key request together (never retried).
         credential: The token credential to authorise with (the destination's cached one when None).
 
     Raises:
@@ -381,7 +382,9 @@ def fetch_delegation_key(
     refuse_service_identity(destination)
     if credential is None:
         credential = token_credential(destination)
+    started = time.monotonic()
     token = _token(credential, STORAGE_SCOPE, timeout, "Get User Delegation Key")
+    left = max(0.1, timeout - (time.monotonic() - started))  # the token and the key share one bound
     body = (
         '<?xml version="1.0" encoding="utf-8"?><KeyInfo>'
         f"<Start>{start.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}</Start>"
@@ -395,7 +398,7 @@ def fetch_delegation_key(
     }
     url = f"{destination.blob_endpoint}/?restype=service&comp=userdelegationkey"
     try:
-        answer = http.send("POST", url, headers=headers, body=body, timeout=timeout)
+        answer = http.send("POST", url, headers=headers, body=body, timeout=left)
     except ProviderTimeoutError:
         raise ProviderTimeoutError(
             f"Get User Delegation Key: the blob endpoint did not answer within {timeout:g} s"

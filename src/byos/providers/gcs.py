@@ -29,6 +29,7 @@ import hashlib
 import json
 import re
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -291,13 +292,15 @@ def sign_blob(
         ProviderTimeoutError: The IAM Credentials API did not answer in time.
     """
     wait = SIGN_BLOB_TIMEOUT if timeout is None else timeout
+    started = time.monotonic()
     token = access_token(credentials, timeout=wait)
+    left = max(0.1, wait - (time.monotonic() - started))  # the token and the signature share one bound
     base = IAM_CREDENTIALS_ENDPOINT.rstrip("/")
     url = f"{base}/v1/projects/-/serviceAccounts/{quote(email, safe='@')}:signBlob"
     body = json.dumps({"payload": base64.b64encode(message).decode("ascii")}).encode("ascii")
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     try:
-        answer = http.send("POST", url, headers=headers, body=body, timeout=wait)
+        answer = http.send("POST", url, headers=headers, body=body, timeout=left)
     except ProviderTimeoutError as exc:
         raise ProviderTimeoutError(
             f"signBlob as {email}: the IAM Credentials API did not answer within {wait:g} s"
