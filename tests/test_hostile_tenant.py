@@ -257,7 +257,7 @@ def test_hostile_credential_endpoints_cannot_hold_a_check(
             )
         elif provider == "gcs-signblob":
             monkeypatch.setattr(gcs, "IAM_CREDENTIALS_ENDPOINT", server.endpoint)
-            monkeypatch.setattr(gcs, "_default_credentials", ServiceAdc)
+            monkeypatch.setattr(gcs, "_default_credentials", lambda **_: ServiceAdc())
             gcs.clear_signer_cache()
             destination = destination_from_dict(
                 {

@@ -152,7 +152,7 @@ class ServiceAdc:
 
 @pytest.fixture
 def service_adc(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(gcs, "_default_credentials", ServiceAdc)
+    monkeypatch.setattr(gcs, "_default_credentials", lambda **_: ServiceAdc())
     gcs.clear_signer_cache()
 
 

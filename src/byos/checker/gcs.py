@@ -71,7 +71,7 @@ def _dest(ctx: CheckContext) -> GCSDestination:
 def credentials(ctx: CheckContext) -> Outcome:
     """Find the signing mode and prove it: a real signBlob call, or a signed request Cloud Storage judges."""
     dest = _dest(ctx)
-    signing = provider.resolve_signing(dest)
+    signing = provider.resolve_signing(dest, timeout=ctx.call_timeout())
     ctx.state["credentials_expire_at"] = None  # keys and signBlob signatures do not expire before the URL
     if signing.mode == "signBlob":
         try:
@@ -226,7 +226,7 @@ def bucket_info(ctx: CheckContext) -> BucketInfo:
     if isinstance(cached, BucketInfo):
         return cached
     dest = _dest(ctx)
-    signing = provider.resolve_signing(dest)
+    signing = provider.resolve_signing(dest, timeout=ctx.call_timeout())
     if provider.is_local(dest) or signing.credentials is not None:
         info = _json_bucket(ctx, dest, signing)
     else:

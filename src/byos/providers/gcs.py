@@ -112,8 +112,11 @@ _token_flights = SingleFlight()
 _build_flights = SingleFlight()
 
 
-def resolve_signing(destination: GCSDestination) -> GcsSigning:
+def resolve_signing(destination: GCSDestination, *, timeout: float | None = None) -> GcsSigning:
     """Return the (cached) signing mode of ``destination``.
+
+    ``timeout`` bounds finding the default credentials (which may ask a metadata server), in seconds;
+    None gives :data:`SIGN_BLOB_TIMEOUT`.
 
     Raises:
         ConfigError: The key file is not a service-account key, or disagrees with service_account_email.
@@ -146,8 +149,8 @@ def resolve_signing(destination: GCSDestination) -> GcsSigning:
     refuse_service_identity(destination)
     if destination.service_account_email is not None:
         email = destination.service_account_email
-        return _cached(("signBlob", email), lambda: _keyless(email, "service_account_email"))
-    return _cached(("default",), _from_default_credentials)
+        return _cached(("signBlob", email), lambda: _keyless(email, "service_account_email", timeout=timeout))
+    return _cached(("default",), lambda: _from_default_credentials(timeout))
 
 
 def refuse_service_identity(destination: GCSDestination) -> None:
@@ -193,14 +196,20 @@ def _cached(key: tuple[str, ...], build: Callable[[], GcsSigning]) -> GcsSigning
             return _cache.setdefault(key, built)
 
 
-def _keyless(email: str, source: str, credentials: Any = None) -> GcsSigning:  # noqa: ANN401  (google-auth is untyped)
-    creds = credentials if credentials is not None else _default_credentials()
+def _keyless(
+    email: str,
+    source: str,
+    credentials: Any = None,  # noqa: ANN401  (google-auth is untyped)
+    *,
+    timeout: float | None = None,
+) -> GcsSigning:
+    creds = credentials if credentials is not None else _default_credentials(timeout=timeout)
     sign_bytes = partial(sign_blob, email, credentials=creds)
     return GcsSigning(goog4.SignBlobSigner(email, sign_bytes), "signBlob", source, creds)
 
 
-def _from_default_credentials() -> GcsSigning:
-    credentials = _default_credentials()
+def _from_default_credentials(timeout: float | None = None) -> GcsSigning:
+    credentials = _default_credentials(timeout=timeout)
     service_account = require(
         "google.oauth2.service_account", feature="Google default credentials", extra="gcs"
     )
@@ -209,7 +218,7 @@ def _from_default_credentials() -> GcsSigning:
         return GcsSigning(signer, "key", "default credentials", credentials)
     email = getattr(credentials, "service_account_email", None)
     if email == "default":  # a metadata-server identity names itself once it has a token
-        access_token(credentials)
+        access_token(credentials, timeout=SIGN_BLOB_TIMEOUT if timeout is None else timeout)
         email = getattr(credentials, "service_account_email", None)
     if not isinstance(email, str) or "@" not in email:
         raise CredentialsError(
@@ -220,13 +229,13 @@ def _from_default_credentials() -> GcsSigning:
     return _keyless(email, "default credentials", credentials)
 
 
-def _default_credentials() -> Any:  # noqa: ANN401  (google-auth ships no precise types)
+def _default_credentials(*, timeout: float | None = None) -> Any:  # noqa: ANN401  (google-auth is untyped)
     google_auth = require("google.auth", feature="Google default credentials and signBlob", extra="gcs")
     exceptions = require("google.auth.exceptions", feature="Google default credentials", extra="gcs")
     try:
         credentials, _ = call_within(
             lambda: google_auth.default(scopes=[CLOUD_PLATFORM_SCOPE]),
-            SIGN_BLOB_TIMEOUT,
+            SIGN_BLOB_TIMEOUT if timeout is None else timeout,
             "finding the Google default credentials",
         )
     except exceptions.DefaultCredentialsError as exc:
