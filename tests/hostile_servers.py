@@ -15,7 +15,6 @@ import ipaddress
 import socket
 import ssl
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -281,8 +280,3 @@ def tls_certificate(directory: Path, *names: str) -> tuple[Path, Path]:
         )
     )
     return cert_path, key_path
-
-
-def elapsed_since(started: float) -> float:
-    """Seconds since the monotonic ``started``."""
-    return time.monotonic() - started
