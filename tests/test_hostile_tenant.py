@@ -188,8 +188,8 @@ def test_check_setup_ends_within_its_deadline_whatever_the_server_does(
 # --- credential sources only an SDK reads ---
 
 
-# Time only: botocore reads a metadata answer whole, so the chain is bounded in time (abandoned at the deadline)
-# but not in memory. It only ever asks the service's own, deployment-configured sources, never a tenant's host.
+# Time only: botocore reads a metadata answer whole, so the chain is bounded in time (abandoned at the
+# deadline), not in memory. It only asks the service's own, deployment-configured sources, never a tenant's.
 @pytest.mark.parametrize("name", ["drip-headers", "100-continue-flood", "accept-and-hang"])
 def test_a_hostile_instance_metadata_service_cannot_hold_the_aws_chain(
     name: str, monkeypatch: pytest.MonkeyPatch
