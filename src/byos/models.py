@@ -9,6 +9,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, Literal
 
+from byos.option_types import check_upload_options
 from byos.redaction import REDACTED, redact_url
 
 __all__ = ["REDACTED", "CheckResult", "Report", "Status", "UploadOptions", "UploadRequest", "redact_url"]
@@ -103,6 +104,10 @@ class UploadOptions:
     metadata: Mapping[str, str] = field(default_factory=dict)
     now: datetime | None = None
     probe: bool = False
+
+    def __post_init__(self) -> None:
+        for name, value in check_upload_options(self).items():
+            object.__setattr__(self, name, value)
 
 
 def _iso(moment: datetime) -> str:

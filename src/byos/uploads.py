@@ -73,7 +73,7 @@ def presign_upload(
         method=method,
         upload_id=upload_id,
         import_id=import_id,
-        metadata=dict(metadata or {}),
+        metadata={} if metadata is None else metadata,
         now=now,
     )
     return get_provider(destination.provider).presign_upload(destination, options)

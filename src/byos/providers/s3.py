@@ -30,6 +30,7 @@ from byos.bounded import SingleFlight, call_within
 from byos.endpoints import is_loopback_host
 from byos.errors import CredentialsError, InvalidInputError, ProviderError, ProviderTimeoutError
 from byos.models import UploadOptions, UploadRequest
+from byos.option_types import require_bool
 from byos.providers import require, sts
 from byos.signing.sigv4 import MAX_PART_NUMBER, MAX_UPLOAD_BYTES, S3Endpoint, SigV4Signer
 from byos.uploads import prepare
@@ -398,7 +399,11 @@ def plan_parts(size: int, part_size: int | None = None) -> tuple[int, int]:
     if part_size is None:
         needed = math.ceil(size / MAX_PART_NUMBER)
         part_size = max(DEFAULT_PART_BYTES, math.ceil(needed / 1024**2) * 1024**2)
-    elif not MIN_PART_BYTES <= part_size <= MAX_UPLOAD_BYTES:
+    elif (
+        isinstance(part_size, bool)
+        or not isinstance(part_size, int)
+        or not MIN_PART_BYTES <= part_size <= MAX_UPLOAD_BYTES
+    ):
         raise InvalidInputError(
             "part_size", f"{part_size} is outside 5 MiB..5 GiB", "choose a part size in range"
         )
@@ -512,7 +517,8 @@ def complete_multipart(
         InvalidInputError: The ETags do not match the parts (nothing is sent).
         ProviderError: S3 refused to complete.
     """
-    if len(etags) != len(upload.parts):
+    require_bool("overwrite", overwrite)
+    if isinstance(etags, str) or len(etags) != len(upload.parts):
         raise InvalidInputError(
             "etags", f"got {len(etags)} for {len(upload.parts)} parts", "send one ETag per part, in order"
         )

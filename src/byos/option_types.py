@@ -1,0 +1,131 @@
+"""Type checks for every public upload option, run before anything is derived from it.
+
+A web form passes ``"false"``, a JSON body passes ``1.0``: such values are refused by type, never read as
+truthy or falsy, so a type mistake can never turn a write-once upload into an overwritable one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from byos.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from byos.models import UploadOptions
+
+_TEXT = ("filename", "content_type", "checksum_sha256", "content_md5", "upload_id", "import_id")
+_SIZES = ("content_length", "min_bytes", "max_bytes")
+_FLAGS = ("overwrite", "probe")
+METHODS = ("PUT", "POST")
+
+
+def type_name(value: object) -> str:
+    """Name the type of ``value`` for a message (the value itself is never quoted: it may be a secret)."""
+    return "None" if value is None else type(value).__name__
+
+
+def require_bool(field: str, value: object) -> bool:
+    """Return ``value`` if it is exactly ``True`` or ``False``.
+
+    Raises:
+        InvalidInputError: Anything else, including the strings ``"false"``/``"true"`` and ``0``/``1``.
+    """
+    if value is True or value is False:
+        return value
+    raise InvalidInputError(
+        field,
+        f"must be True or False, not a {type_name(value)}",
+        "pass a bool (a string like 'false' is refused)",
+    )
+
+
+def require_int(field: str, value: object, *, optional: bool = False) -> int | None:
+    """Return ``value`` if it is an ``int`` (``bool`` is not one here) of 0 or more, or None when optional.
+
+    Raises:
+        InvalidInputError: A float, a string, a bool or a negative number.
+    """
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInputError(
+            field, f"must be a whole number of bytes, not a {type_name(value)}", "pass an int, 0 or more"
+        )
+    if value < 0:
+        raise InvalidInputError(field, "is negative", "pass a whole number of bytes, 0 or more")
+    return value
+
+
+def require_text(field: str, value: object, *, optional: bool = False) -> str | None:
+    """Return ``value`` if it is a ``str``, or None when optional.
+
+    Raises:
+        InvalidInputError: Bytes, numbers or anything else.
+    """
+    if value is None and optional:
+        return None
+    if not isinstance(value, str):
+        raise InvalidInputError(field, f"must be a string, not a {type_name(value)}", "pass a str")
+    return value
+
+
+def check_upload_options(options: UploadOptions) -> dict[str, Any]:
+    """Check the type of every field of ``options``; return the fields to replace (a copy of metadata).
+
+    Raises:
+        InvalidInputError: The first field of the wrong type, by name.
+    """
+    require_text("filename", options.filename)
+    for name in _TEXT[1:]:
+        require_text(name, getattr(options, name), optional=True)
+    for name in _SIZES:
+        require_int(name, getattr(options, name), optional=True)
+    for name in _FLAGS:
+        require_bool(name, getattr(options, name))
+    if options.method not in METHODS or not isinstance(options.method, str):
+        raise InvalidInputError(
+            "method", f"must be 'PUT' or 'POST' (got a {type_name(options.method)})", "use PUT or POST"
+        )
+    if options.expires is not None and not isinstance(options.expires, timedelta):
+        raise InvalidInputError(
+            "expires",
+            f"must be a timedelta, not a {type_name(options.expires)}",
+            "pass timedelta(minutes=30)",
+        )
+    check_now(options.now)
+    return {"metadata": _checked_metadata(options.metadata)}
+
+
+def check_now(now: object) -> None:
+    """Refuse a signing time that is not a timezone-aware ``datetime`` (None means now).
+
+    Raises:
+        InvalidInputError: A naive datetime, a date, a timestamp number or a string.
+    """
+    if now is None:
+        return
+    if not isinstance(now, datetime):
+        raise InvalidInputError(
+            "now", f"must be a datetime, not a {type_name(now)}", "pass datetime.now(UTC)"
+        )
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise InvalidInputError("now", "must be timezone-aware", "pass datetime.now(UTC)")
+
+
+def _checked_metadata(metadata: object) -> dict[str, str]:
+    if not isinstance(metadata, Mapping):
+        raise InvalidInputError(
+            "metadata", f"must be a mapping of str to str, not a {type_name(metadata)}", "pass a dict"
+        )
+    copied: dict[str, str] = {}
+    for name, value in metadata.items():
+        if not isinstance(name, str):
+            raise InvalidInputError("metadata", f"has a {type_name(name)} name", "use str names")
+        if not isinstance(value, str):
+            raise InvalidInputError(
+                "metadata", f"value of {name!r} is a {type_name(value)}", "use str values"
+            )
+        copied[name] = value
+    return copied
