@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextvars
 import difflib
-import ipaddress
+import math
 import re
 import tomllib
 from abc import abstractmethod
@@ -22,19 +22,28 @@ from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from byos import keys
+from byos.display import clean, shown
+from byos.endpoint_policy import (
+    ALLOW_PRIVATE_ENDPOINTS_ENV,
+    host_refusal,
+    is_loopback_host,
+    private_endpoints_allowed,
+)
 from byos.errors import ConfigError, InvalidInputError
+from byos.redaction import redact_userinfo
 
 MIN_EXPIRES = timedelta(seconds=1)
 MAX_EXPIRES = timedelta(days=7)
 DEFAULT_EXPIRES = timedelta(minutes=30)
 ENV_PREFIX = "BYOS_"
 
-_LOOPBACK_HOSTS = {"localhost"}
 _READ_ENVIRONMENT = contextvars.ContextVar("byos_read_environment", default=True)
-_DURATION_PART = re.compile(r"(\d+)\s*(d|h|m|s)")
+_DURATION_PART = re.compile(r"([0-9]+)\s*(d|h|m|s)")
+_MAX_DURATION_DIGITS = 12
+_TOO_LONG = 10**12  # seconds: far past 7 days, well inside what timedelta holds
 _DURATION_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 
 
@@ -56,19 +65,34 @@ def _parse_duration(value: object) -> object:
     if isinstance(value, bool):
         raise _ProblemError("must be a duration", 'write it like "30m", "2h" or "1d"')
     if isinstance(value, int | float):
-        return timedelta(seconds=value)
+        return _duration(value)
     if isinstance(value, str):
         text = value.strip().lower()
-        if text.isdigit():
-            return timedelta(seconds=int(text))
+        if text.isascii() and text.isdigit():
+            return _duration(_number(text))
         if text and _DURATION_PART.sub("", text).strip() == "":
-            return timedelta(
-                seconds=sum(int(n) * _DURATION_UNITS[u] for n, u in _DURATION_PART.findall(text))
-            )
+            return _duration(sum(_number(n) * _DURATION_UNITS[u] for n, u in _DURATION_PART.findall(text)))
         if text.startswith("p"):
             return value
-        raise _ProblemError(f"{value!r} is not a duration", 'write it like "30m", "2h" or "1d"')
+        raise _ProblemError(f"{shown(value)} is not a duration", 'write it like "30m", "2h" or "1d"')
     return value
+
+
+def _number(digits: str) -> int:
+    """A duration's number; more digits than any lifetime needs is out of range (and never parsed)."""
+    return int(digits) if len(digits) <= _MAX_DURATION_DIGITS else _TOO_LONG
+
+
+def _duration(seconds: float) -> timedelta:
+    """``seconds`` as a timedelta, refusing what timedelta cannot hold (inf, nan, 1e300) as out of range."""
+    if isinstance(seconds, float) and not math.isfinite(seconds):
+        raise _ProblemError(f"{seconds} is not a duration", 'write it like "30m", "2h" or "1d"')
+    if abs(seconds) >= _TOO_LONG:
+        raise _ProblemError(
+            f"{float(min(abs(seconds), 10**300)):.3g} seconds is out of range",
+            "choose between 1s and 7d (presigned URLs live at most 7 days)",
+        )
+    return timedelta(seconds=seconds)
 
 
 def parse_duration(text: str, *, field: str = "expires") -> timedelta:
@@ -81,11 +105,12 @@ def parse_duration(text: str, *, field: str = "expires") -> timedelta:
         value = _parse_duration(text)
         return _check_expires(value if isinstance(value, timedelta) else _not_a_duration(text))
     except _ProblemError as exc:
-        raise ConfigError(field, exc.problem, exc.fix) from None
+        error = ConfigError(field, exc.problem, exc.fix)
+    raise error  # outside the handler: the chain would hold the input
 
 
 def _not_a_duration(text: str) -> timedelta:
-    raise _ProblemError(f"{text!r} is not a duration", 'write it like "30m", "2h" or "1d"')
+    raise _ProblemError(f"{shown(text)} is not a duration", 'write it like "30m", "2h" or "1d"')
 
 
 def _check_expires(value: timedelta) -> timedelta:
@@ -116,17 +141,23 @@ def _check_origin(value: str) -> str:
         raise _ProblemError(
             "'*' allows every web site to upload", "list each origin, like https://app.example.com"
         )
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018  (raises ValueError for a port out of range)
+    except ValueError:
+        parts = urlsplit("")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise _ProblemError(
-            f"{value!r} is not an origin", "write scheme://host[:port], like https://app.example.com"
+            f"{shown(redact_userinfo(value))} is not an origin",
+            "write scheme://host[:port], like https://app.example.com",
         )
     if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username or parts.password:
         raise _ProblemError(
-            f"{value!r} has more than scheme, host and port", "drop the path, query and credentials"
+            f"{shown(redact_userinfo(value))} has more than scheme, host and port",
+            "drop the path, query and credentials",
         )
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        raise _ProblemError(f"{value!r} is plain http", "browsers should upload from an https origin")
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+        raise _ProblemError(f"{shown(value)} is plain http", "browsers should upload from an https origin")
     host = parts.hostname.lower()
     if ":" in host:
         host = f"[{host}]"
@@ -135,35 +166,38 @@ def _check_origin(value: str) -> str:
     return f"{parts.scheme}://{host}{port}"
 
 
-def _is_loopback(host: str) -> bool:
-    if host.lower() in _LOOPBACK_HOSTS:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _check_endpoint(value: str | None) -> str | None:
     if value is None or value.strip() == "":
         return None
-    if any(char.isspace() or not char.isprintable() for char in value.strip()):
-        raise _ProblemError(
-            "contains spaces or control characters", "write a plain URL like https://host:port"
-        )
-    parts = urlsplit(value.strip())
+    text = value.strip()
+    fix = "write it like https://storage.example.com[:port]"
+    if any(char.isspace() or not char.isprintable() for char in text):
+        raise _ProblemError("contains spaces or control characters", fix)
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        raise _ProblemError("is not a valid URL (bad port or brackets)", fix) from None
+    del port
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise _ProblemError(f"{value!r} is not an http(s) URL", "write it like https://storage.example.com")
-    if parts.query or parts.fragment or parts.username or parts.password:
+        raise _ProblemError("is not an http(s) URL with a host", fix)
+    if "@" in parts.netloc:
+        raise _ProblemError("must not carry credentials (user:password@)", "give only scheme://host[:port]")
+    if "?" in text or "#" in text:
+        raise _ProblemError("must not carry a query or fragment", "give only scheme://host[:port][/path]")
+    host = parts.hostname
+    if parts.scheme == "http" and not is_loopback_host(host):
         raise _ProblemError(
-            "must not carry a query, fragment or credentials", "give only scheme://host[:port][/path]"
+            "is plain http to a host that is not loopback, which would send presigned URLs in clear text",
+            "use https (plain http is allowed only for 127.0.0.1, ::1 and localhost)",
         )
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    refusal = host_refusal(host)
+    if refusal is not None and not private_endpoints_allowed():
         raise _ProblemError(
-            f"plain http to {parts.hostname} would send presigned URLs in clear text",
-            "use https (plain http is allowed only for loopback test servers)",
+            f"names {refusal}, which a tenant must not point byos at",
+            f"use a public endpoint, or set {ALLOW_PRIVATE_ENDPOINTS_ENV}=1 to allow private networks",
         )
-    return value.strip().rstrip("/")
+    return text.rstrip("/")
 
 
 def _no_path(endpoint_url: str | None, provider: str) -> None:
@@ -178,7 +212,8 @@ def check_origin(origin: str, *, field: str = "origins") -> str:
     try:
         return _check_origin(origin)
     except _ProblemError as exc:
-        raise ConfigError(field, exc.problem, exc.fix) from None
+        error = ConfigError(field, exc.problem, exc.fix)
+    raise error  # outside the handler: the chain would hold the origin, credentials and all
 
 
 def _check_template(value: str) -> str:
@@ -191,7 +226,7 @@ def _pattern(regex: str, what: str, fix: str) -> AfterValidator:
 
     def check(value: str) -> str:
         if not compiled.fullmatch(value):
-            raise _ProblemError(f"{value!r} is not a valid {what}", fix)
+            raise _ProblemError(f"{shown(value)} is not a valid {what}", fix)
         return value
 
     return AfterValidator(check)
@@ -207,17 +242,17 @@ Prefix = Annotated[str, AfterValidator(_check_prefix)]
 def _check_s3_bucket(name: str) -> str:
     fix = "use 3-63 lowercase letters, digits, dots or hyphens, starting and ending with a letter or digit"
     if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", name):
-        raise _ProblemError(f"{name!r} is not a valid S3 bucket name", fix)
+        raise _ProblemError(f"{shown(name)} is not a valid S3 bucket name", fix)
     if ".." in name or ".-" in name or "-." in name:
-        raise _ProblemError(f"{name!r} has a dot next to a dot or hyphen", fix)
+        raise _ProblemError(f"{shown(name)} has a dot next to a dot or hyphen", fix)
     if re.fullmatch(r"\d+\.\d+\.\d+\.\d+", name):
-        raise _ProblemError(f"{name!r} looks like an IP address", fix)
+        raise _ProblemError(f"{shown(name)} looks like an IP address", fix)
     for start in ("xn--", "sthree-", "amzn-s3-demo-"):
         if name.startswith(start):
-            raise _ProblemError(f"{name!r} starts with the reserved {start!r}", fix)
+            raise _ProblemError(f"{shown(name)} starts with the reserved {start!r}", fix)
     for end in ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"):
         if name.endswith(end):
-            raise _ProblemError(f"{name!r} ends with the reserved {end!r}", fix)
+            raise _ProblemError(f"{shown(name)} ends with the reserved {end!r}", fix)
     return name
 
 
@@ -227,13 +262,15 @@ def _check_gcs_bucket(name: str) -> str:
         "starting and ending with a letter or digit"
     )
     if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*[a-z0-9]", name) or len(name) > 222:
-        raise _ProblemError(f"{name!r} is not a valid GCS bucket name", fix)
+        raise _ProblemError(f"{shown(name)} is not a valid GCS bucket name", fix)
     if any(not 1 <= len(part) <= 63 for part in name.split(".")) or len(name) < 3:
-        raise _ProblemError(f"{name!r} has a dot-separated part outside 1-63 characters", fix)
+        raise _ProblemError(f"{shown(name)} has a dot-separated part outside 1-63 characters", fix)
     if re.fullmatch(r"\d+\.\d+\.\d+\.\d+", name):
-        raise _ProblemError(f"{name!r} looks like an IP address", fix)
+        raise _ProblemError(f"{shown(name)} looks like an IP address", fix)
     if name.startswith("goog") or "google" in name or "g00gle" in name:
-        raise _ProblemError(f"{name!r} starts with 'goog' or contains 'google'", "choose a name without them")
+        raise _ProblemError(
+            f"{shown(name)} starts with 'goog' or contains 'google'", "choose a name without them"
+        )
     return name
 
 
@@ -324,7 +361,7 @@ class DestinationBase(BaseSettings):
             keys.check_tenant(self.tenant)
         if self.max_upload_bytes is not None and not 1 <= self.max_upload_bytes <= 5 * 1024**4:
             raise _ProblemError(
-                f"{self.max_upload_bytes} is out of range",
+                f"{shown(self.max_upload_bytes)} is out of range",
                 "choose between 1 byte and 5 TiB",
                 "max_upload_bytes",
             )
@@ -382,7 +419,9 @@ class S3Destination(DestinationBase):
             raise _ProblemError(exc.problem, exc.fix, exc.field) from None
         if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", self.region):
             raise _ProblemError(
-                f"{self.region!r} is not a region name", "write it like us-east-1 (or auto for R2)", "region"
+                f"{shown(self.region)} is not a region name",
+                "write it like us-east-1 (or auto for R2)",
+                "region",
             )
         if (self.access_key_id is None) != (self.secret_access_key is None):
             raise _ProblemError(
@@ -456,7 +495,7 @@ class GCSDestination(DestinationBase):
             )
         if self.service_account_file is not None and not self.service_account_file.is_file():
             raise _ProblemError(
-                f"{str(self.service_account_file)!r} does not exist",
+                f"{shown(str(self.service_account_file))} does not exist",
                 "point it at the service account's JSON key file",
                 "service_account_file",
             )
@@ -558,28 +597,42 @@ def destination_from_dict(
     """
     provider = data.get("provider")
     if provider is None and env:
-        provider = _env_value("provider", env_file)
+        try:
+            provider = _env_value("provider", env_file)
+        except (OSError, UnicodeDecodeError) as exc:
+            env_error: ConfigError | None = _env_file_error(env_file, exc)
+        else:
+            env_error = None
+        if env_error is not None:
+            raise env_error
     if provider is None:
         raise ConfigError(
             "provider", "is missing", f"set provider to one of {', '.join(PROVIDERS)} in {source}"
         )
     cls = PROVIDERS.get(str(provider).strip().lower())
     if cls is None:
-        raise ConfigError("provider", f"{provider!r} is not supported", f"use one of {', '.join(PROVIDERS)}")
+        raise ConfigError(
+            "provider", f"{shown(provider)} is not supported", f"use one of {', '.join(PROVIDERS)}"
+        )
     unknown = sorted(set(data) - set(cls.model_fields))
     if unknown:
         guess = difflib.get_close_matches(unknown[0], list(cls.model_fields), n=1)
         hint = f"did you mean {guess[0]}?" if guess else f"remove it from {source}"
         raise ConfigError(unknown[0], f"is not a setting of provider {cls.PROVIDER}", hint)
     values = {**data, "provider": cls.PROVIDER}
+    token = _READ_ENVIRONMENT.set(env)
     try:
-        token = _READ_ENVIRONMENT.set(env)
-        try:
-            return cls(_env_file=env_file if env else None, **values)
-        finally:
-            _READ_ENVIRONMENT.reset(token)
+        return cls(_env_file=env_file if env else None, **values)
     except ValidationError as exc:
-        raise _to_config_error(exc) from None
+        error = _to_config_error(exc)
+    except SettingsError as exc:
+        error = _settings_error(exc)
+    except (OSError, UnicodeDecodeError) as exc:
+        error = _env_file_error(env_file, exc)
+    finally:
+        _READ_ENVIRONMENT.reset(token)
+    # Raised outside the handlers, so no __context__ keeps the raw values (secrets among them).
+    raise error
 
 
 def load_destination(
@@ -593,16 +646,27 @@ def load_destination(
     if path is None:
         return destination_from_dict({}, env=env, env_file=env_file, source="the environment")
     file = Path(path)
-    try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(str(file), "does not exist", "pass the path of a destination TOML file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(str(file), f"cannot be read ({type(exc).__name__})", "check the file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(file), f"is not valid TOML ({exc})", "fix the syntax") from None
+    data = _read_toml(file)
     data.setdefault("name", file.stem)
     return destination_from_dict(data, env=env, env_file=env_file, source=file.name)
+
+
+def _read_toml(file: Path) -> dict[str, Any]:
+    """Parse a TOML file; every failure is a ConfigError without the file's text in its chain."""
+    name = clean(str(file))
+    try:
+        return tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        error = ConfigError(name, "does not exist", "pass the path of a destination TOML file")
+    except UnicodeDecodeError as exc:
+        error = ConfigError(name, f"is not UTF-8 text (byte {exc.start})", "save the file as UTF-8")
+    except OSError as exc:
+        error = ConfigError(name, f"cannot be read ({exc.strerror or type(exc).__name__})", "check the file")
+    except tomllib.TOMLDecodeError as exc:
+        error = ConfigError(name, f"is not valid TOML ({clean(str(exc))})", "fix the syntax")
+    except RecursionError:
+        error = ConfigError(name, "is nested too deeply", "fix the file")
+    raise error
 
 
 def load_fleet(folder: str | Path, *, env: bool = False) -> list[tuple[Path, Destination | ConfigError]]:
@@ -633,6 +697,25 @@ def _env_value(name: str, env_file: str | Path | None) -> str | None:
             if key.upper() == ENV_PREFIX + name.upper():
                 value = found
     return value
+
+
+def _settings_error(exc: SettingsError) -> ConfigError:
+    """A ``BYOS_*`` variable or ``.env`` line pydantic-settings could not decode (a list not in JSON)."""
+    found = re.search(r'field "(\w+)"', str(exc))
+    field = found.group(1) if found else "settings"
+    env_name = ENV_PREFIX + field.upper()
+    return ConfigError(
+        field,
+        f"from {env_name} is not a JSON list",
+        f"write it like {env_name}='[\"https://app.example.com\"]'",
+    )
+
+
+def _env_file_error(env_file: str | Path | None, exc: OSError | UnicodeDecodeError) -> ConfigError:
+    name = clean(str(env_file or ".env"))
+    if isinstance(exc, UnicodeDecodeError):
+        return ConfigError(name, f"is not UTF-8 text (byte {exc.start})", "save the file as UTF-8")
+    return ConfigError(name, f"cannot be read ({exc.strerror or type(exc).__name__})", "check the file")
 
 
 def _to_config_error(exc: ValidationError) -> ConfigError:

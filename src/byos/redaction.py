@@ -17,3 +17,14 @@ def redact_url(url: str) -> str:
     Presigned URLs are bearer tokens: log or print only the redacted form.
     """
     return _SECRET_PARAMS.sub(lambda m: m.group(1) + REDACTED, url)
+
+
+_USERINFO = re.compile(r"^((?:[A-Za-z][A-Za-z0-9+.-]*:)?//|[A-Za-z][A-Za-z0-9+.-]*://?)?[^/?#]*@")
+
+
+def redact_userinfo(url: str) -> str:
+    """Return ``url`` with any ``user:password@`` before its host replaced by ``REDACTED@``.
+
+    Works on text that is not a well-formed URL too (``user:pass@host``, ``https:/user:pass@host``).
+    """
+    return _USERINFO.sub(lambda m: (m.group(1) or "") + REDACTED + "@", url, count=1)

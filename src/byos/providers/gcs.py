@@ -392,8 +392,7 @@ def endpoint_of(destination: GCSDestination) -> str:
 
 def is_local(destination: GCSDestination) -> bool:
     """Whether the endpoint is a loopback test server (no Google authentication there)."""
-    host = (urlsplit(endpoint_of(destination)).hostname or "").lower()
-    return host in ("localhost", "127.0.0.1", "::1") or host.startswith("127.")
+    return is_loopback_host(urlsplit(endpoint_of(destination)).hostname or "")
 
 
 def object_url(destination: GCSDestination, key: str) -> str:
