@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from byos import __version__
+from byos.display import clean, json_safe
 from byos.errors import ByosError, ConfigError, InvalidInputError
 
 if TYPE_CHECKING:
@@ -33,11 +34,20 @@ class _Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one line and exit 2."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}; see {self.prog} --help\n")
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {clean(message)}; see {self.prog} --help\n")
 
 
 def _print_json(data: object) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    sys.stdout.write(json_safe(json.dumps(data, indent=2, ensure_ascii=False)) + "\n")
+
+
+def _write_text(text: str) -> None:
+    """Write text for a terminal: every line stripped of control characters and bidi overrides."""
+    sys.stdout.write("\n".join(clean(line) for line in text.split("\n")))
+
+
+def _error(message: object) -> None:
+    sys.stderr.write(f"byos: error: {clean(str(message))}\n")
 
 
 def _load(path: str) -> Destination:
@@ -100,7 +110,7 @@ def _cmd_presign(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(request.to_dict())
     else:
-        sys.stdout.write(_request_text(request))
+        _write_text(_request_text(request))
     return EXIT_OK
 
 
@@ -208,7 +218,7 @@ def _cmd_policy(args: argparse.Namespace) -> int:
     if args.format == "json":
         _print_json(documents.to_dict())
     else:
-        sys.stdout.write(documents.to_text())
+        _write_text(documents.to_text())
     return EXIT_OK
 
 
@@ -325,13 +335,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args)
     except (ConfigError, InvalidInputError) as exc:
-        sys.stderr.write(f"byos: error: {exc}\n")
+        _error(exc)
         return EXIT_USAGE
     except ByosError as exc:
-        sys.stderr.write(f"byos: error: {exc}\n")
+        _error(exc)
         return EXIT_CHECK_FAILED
     except OSError as exc:
-        sys.stderr.write(f"byos: error: {exc.filename or 'file'}: {exc.strerror or type(exc).__name__}\n")
+        _error(f"{exc.filename or 'file'}: {exc.strerror or type(exc).__name__}")
         return EXIT_USAGE
     except KeyboardInterrupt:
         sys.stderr.write("byos: interrupted\n")

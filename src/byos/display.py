@@ -23,3 +23,17 @@ def shown(value: object, limit: int = _SHOWN_LIMIT) -> str:
     """Return ``repr(value)`` for a one-line message, cut to about ``limit`` characters."""
     text = repr(value)
     return text if len(text) <= limit else f"{text[: limit - 1]}…"
+
+
+# What ``json.dumps(..., ensure_ascii=False)`` leaves raw but a terminal may act on or reorder: DEL, C1
+# controls, bidi controls, and the two line separators JavaScript does not accept in strings.
+_RAW_IN_JSON = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+
+
+def json_safe(document: str) -> str:
+    r"""Escape, as ``\uXXXX``, what JSON text may carry raw but a terminal would act on; values stay exact.
+
+    ``document`` must be the output of :func:`json.dumps`: outside strings it is ASCII, so every such
+    character is inside a string, where the escape means the same character.
+    """
+    return _RAW_IN_JSON.sub(lambda found: f"\\u{ord(found.group()):04x}", document)

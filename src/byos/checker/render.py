@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from byos.display import clean, json_safe
 from byos.models import Report, Status
 
 if TYPE_CHECKING:
@@ -20,8 +21,9 @@ STYLES = {Status.PASS: "bold green", Status.WARN: "bold yellow", Status.FAIL: "b
 def report_table(report: Report) -> Table:
     """A table with one row per check: id, status, what was found, what to do."""
     verdict = "OK" if report.ok else "FAILED"
-    # Messages come from servers and configuration: never let them be read as rich markup.
-    title = Text(f"{report.destination}: {verdict}")
+    # Messages come from servers and configuration: never let them be read as rich markup, and strip the
+    # control characters and bidi overrides that a terminal would act on.
+    title = Text(f"{clean(report.destination)}: {verdict}")
     table = Table(title=title, title_justify="left", expand=True, show_lines=False)
     table.add_column("check", no_wrap=True)
     table.add_column("status", no_wrap=True)
@@ -30,10 +32,10 @@ def report_table(report: Report) -> Table:
     table.add_column("ms", justify="right", no_wrap=True)
     for check in report.checks:
         table.add_row(
-            check.id,
+            Text(clean(check.id)),
             Text(check.status.value, style=STYLES[check.status]),
-            Text(check.message),
-            Text(check.remediation),
+            Text(clean(check.message)),
+            Text(clean(check.remediation)),
             f"{check.duration_ms:.0f}",
         )
     return table
@@ -60,5 +62,5 @@ def summary_line(reports: Iterable[Report]) -> str:
 
 
 def report_json(report: Report) -> str:
-    """The report as one line of JSON (the CLI contract)."""
-    return json.dumps(report.to_dict(), ensure_ascii=False)
+    """The report as one line of JSON (the CLI contract); values exact, terminal controls escaped."""
+    return json_safe(json.dumps(report.to_dict(), ensure_ascii=False))
