@@ -15,7 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from byos import __version__
+from byos import __version__, log_redaction
 from byos.display import clean, json_safe
 from byos.errors import ByosError, ConfigError, InvalidInputError
 
@@ -329,6 +329,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit code."""
     # azure-identity logs every credential it tries at WARNING; the CLI reports failures in one line itself.
     logging.getLogger("azure").setLevel(logging.ERROR)
+    log_redaction.install()
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler

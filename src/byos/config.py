@@ -33,6 +33,7 @@ from byos.endpoint_policy import (
     private_endpoints_allowed,
 )
 from byos.errors import ConfigError, InvalidInputError
+from byos.log_redaction import remember
 from byos.redaction import redact_userinfo
 
 MIN_EXPIRES = timedelta(seconds=1)
@@ -372,6 +373,14 @@ class DestinationBase(BaseSettings):
             )
         if not self.probe_prefix.endswith("/"):
             raise _ProblemError("must end with '/'", f"write {self.probe_prefix + '/'!r}", "probe_prefix")
+        return self
+
+    @model_validator(mode="after")
+    def _remember_secrets(self) -> DestinationBase:
+        """Register every secret setting for redaction from SDK logs (see :mod:`byos.log_redaction`)."""
+        remember(
+            *(value.get_secret_value() for value in self.__dict__.values() if isinstance(value, SecretStr))
+        )
         return self
 
     @property

@@ -10,6 +10,7 @@ import importlib
 from types import ModuleType
 from typing import TYPE_CHECKING, Protocol, cast, runtime_checkable
 
+from byos import log_redaction
 from byos.errors import ConfigError, MissingExtraError
 
 if TYPE_CHECKING:
@@ -46,7 +47,11 @@ def get_provider(name: str) -> Provider:
 
 
 def require(module: str, *, feature: str, extra: str) -> ModuleType:
-    """Import ``module`` for ``feature``, or raise :class:`MissingExtraError` naming the extra to install."""
+    """Import ``module`` for ``feature``, or raise :class:`MissingExtraError` naming the extra to install.
+
+    Before any SDK is used, its loggers are set to redact secrets (:func:`byos.log_redaction.install`).
+    """
+    log_redaction.install()
     try:
         return importlib.import_module(module)
     except ImportError as exc:

@@ -29,6 +29,7 @@ from byos import http
 from byos.bounded import SingleFlight, call_within
 from byos.endpoints import is_loopback_host
 from byos.errors import CredentialsError, InvalidInputError, ProviderError, ProviderTimeoutError
+from byos.log_redaction import remember
 from byos.models import UploadOptions, UploadRequest
 from byos.option_types import require_bool
 from byos.providers import require, sts
@@ -266,6 +267,7 @@ def _assume_role(destination: S3Destination, timeout: float | None) -> AwsCreden
 
 @lru_cache(maxsize=256)
 def _signer(access_key_id: str, secret: str, token: str | None, region: str) -> SigV4Signer:
+    remember(secret, token)  # credentials from a role or the chain, too: never in SDK logs
     return SigV4Signer(access_key_id, secret, region, session_token=token)
 
 
