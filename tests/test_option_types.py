@@ -187,3 +187,12 @@ def test_completing_a_multipart_upload_keeps_write_once_on_a_type_mistake(overwr
     upload = s3.MultipartUpload("imports/a.bin", "upload-1", 5 * 1024**2, 1, (), NOW)
     with pytest.raises(InvalidInputError, match=r"^overwrite: must be True or False"):
         s3.complete_multipart(destination("s3"), upload, [], overwrite=overwrite)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("value", [None, {"provider": "s3"}, "acme.toml", 0])
+def test_presigning_needs_a_loaded_destination(value: object) -> None:
+    with pytest.raises(InvalidInputError, match=r"^destination: is a \w+, not a destination"):
+        presign_upload(value, "a.csv")  # type: ignore[arg-type]
+    for provider in (s3, gcs, azure):
+        with pytest.raises(InvalidInputError, match=r"^destination: is a \w+, not a destination"):
+            provider.presign_upload(value, UploadOptions(filename="a.csv"))  # type: ignore[arg-type]

@@ -26,6 +26,33 @@ def type_name(value: object) -> str:
     return "None" if value is None else type(value).__name__
 
 
+def destination_kind(value: object) -> str:
+    """Describe what was passed as a destination: ``"a gcs destination"``, ``"a dict, not a destination"``."""
+    from byos.config import DestinationBase  # noqa: PLC0415  (loaded already whenever a destination exists)
+
+    if isinstance(value, DestinationBase):
+        return (
+            f"an {value.provider} destination"
+            if value.provider == "s3"
+            else f"a {value.provider} destination"
+        )
+    return f"a {type_name(value)}, not a destination"
+
+
+def require_destination(value: object) -> None:
+    """Refuse anything but a loaded destination (from :mod:`byos.config`).
+
+    Raises:
+        InvalidInputError: ``value`` is None, a dict, a path or anything else.
+    """
+    from byos.config import DestinationBase  # noqa: PLC0415
+
+    if not isinstance(value, DestinationBase):
+        raise InvalidInputError(
+            "destination", f"is {destination_kind(value)}", "pass one from byos.config.load_destination"
+        )
+
+
 def require_bool(field: str, value: object) -> bool:
     """Return ``value`` if it is exactly ``True`` or ``False``.
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Literal
 from byos.errors import CredentialsError, InvalidInputError
 from byos.keys import KeyLayout, metadata_filename
 from byos.models import UploadOptions, UploadRequest
+from byos.option_types import require_destination
 from byos.providers import get_provider
 
 if TYPE_CHECKING:
@@ -60,6 +61,7 @@ def presign_upload(
         CredentialsError: No usable credentials, or they expire too soon.
         MissingExtraError: The credentials need an SDK that is not installed.
     """
+    require_destination(destination)
     options = UploadOptions(
         filename=filename,
         content_type=content_type,

@@ -64,6 +64,7 @@ from byos.errors import (
     ProviderTimeoutError,
 )
 from byos.models import UploadOptions, UploadRequest
+from byos.option_types import destination_kind
 from byos.providers import require
 from byos.signing.sas import (
     DEFAULT_BLOCK_SIZE,
@@ -157,7 +158,7 @@ def _azure(destination: Destination) -> AzureDestination:
 
     if not isinstance(destination, AzureDestination):
         raise InvalidInputError(
-            "destination", f"is a {destination.provider} destination", "pass an Azure destination"
+            "destination", f"is {destination_kind(destination)}", "pass an Azure destination"
         )
     return destination
 

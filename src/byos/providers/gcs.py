@@ -42,6 +42,7 @@ from byos.bounded import SingleFlight, call_within
 from byos.endpoints import is_loopback_host
 from byos.errors import ConfigError, CredentialsError, InvalidInputError, ProviderError, ProviderTimeoutError
 from byos.models import UploadOptions, UploadRequest
+from byos.option_types import destination_kind
 from byos.providers import require
 from byos.signing import goog4
 from byos.uploads import Prepared, prepare
@@ -373,7 +374,7 @@ def _gcs(destination: Destination) -> GCSDestination:
 
     if not isinstance(destination, GCSDestination):
         raise InvalidInputError(
-            "destination", f"is a {destination.provider} destination", "pass a GCS destination"
+            "destination", f"is {destination_kind(destination)}", "pass a GCS destination"
         )
     return destination
 

@@ -31,7 +31,7 @@ from byos.endpoints import is_loopback_host
 from byos.errors import CredentialsError, InvalidInputError, ProviderError, ProviderTimeoutError
 from byos.log_redaction import remember
 from byos.models import UploadOptions, UploadRequest
-from byos.option_types import require_bool
+from byos.option_types import destination_kind, require_bool
 from byos.providers import require, sts
 from byos.signing.sigv4 import MAX_PART_NUMBER, MAX_UPLOAD_BYTES, S3Endpoint, SigV4Signer
 from byos.uploads import prepare
@@ -294,7 +294,7 @@ def _s3(destination: Destination) -> S3Destination:
 
     if not isinstance(destination, S3Destination):
         raise InvalidInputError(
-            "destination", f"is a {destination.provider} destination", "pass an S3 destination"
+            "destination", f"is {destination_kind(destination)}", "pass an S3 destination"
         )
     return destination
 
