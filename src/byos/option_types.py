@@ -31,11 +31,7 @@ def destination_kind(value: object) -> str:
     from byos.config import DestinationBase  # noqa: PLC0415  (loaded already whenever a destination exists)
 
     if isinstance(value, DestinationBase):
-        return (
-            f"an {value.provider} destination"
-            if value.provider == "s3"
-            else f"a {value.provider} destination"
-        )
+        return f"a {value.provider} destination"
     return f"a {type_name(value)}, not a destination"
 
 
