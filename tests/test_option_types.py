@@ -195,4 +195,44 @@ def test_presigning_needs_a_loaded_destination(value: object) -> None:
         presign_upload(value, "a.csv")  # type: ignore[arg-type]
     for provider in (s3, gcs, azure):
         with pytest.raises(InvalidInputError, match=r"^destination: is a \w+, not a destination"):
-            provider.presign_upload(value, UploadOptions(filename="a.csv"))  # type: ignore[arg-type]
+            provider.presign_upload(value, UploadOptions(filename="a.csv"))
+
+
+VALID: dict[str, st.SearchStrategy[Any]] = {
+    "filename": st.sampled_from(["report.csv", "Q3 (final).xlsx", "../x.csv"]),
+    "content_type": st.sampled_from([None, "text/csv"]),
+    "content_length": st.sampled_from([None, 10]),
+    "min_bytes": st.none(),
+    "max_bytes": st.none(),
+    "checksum_sha256": st.none(),
+    "content_md5": st.none(),
+    "upload_id": st.none(),
+    "import_id": st.none(),
+    "overwrite": st.booleans(),
+    "expires": st.sampled_from([None, timedelta(minutes=5)]),
+    "now": st.just(NOW),
+    "method": st.just("PUT"),
+    "metadata": st.sampled_from([{}, {"batch": "7"}]),
+}
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_type_checks_come_first_and_write_once_survives_any_mix(provider: str, data: st.DataObject) -> None:
+    wrong = data.draw(st.sets(st.sampled_from(sorted(WRONG)), max_size=4), label="wrongly typed")
+    arguments = {
+        name: data.draw(WRONG[name] if name in wrong else VALID[name], label=name) for name in sorted(VALID)
+    }
+    filename = arguments.pop("filename")
+    if wrong:
+        with pytest.raises(InvalidInputError) as caught:
+            presign_upload(destination(provider), filename, **arguments)
+        assert caught.value.field in wrong
+        return
+    if provider == "azure" and arguments["content_length"] is not None:  # an Azure SAS locks no size
+        with pytest.raises(InvalidInputError, match=r"^content_length: an Azure SAS cannot limit"):
+            presign_upload(destination(provider), filename, **arguments)
+        return
+    request = presign_upload(destination(provider), filename, **arguments)
+    assert is_write_once(provider, request) is (arguments["overwrite"] is False)
