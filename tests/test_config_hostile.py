@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from byos.config import PROVIDERS, Destination, destination_from_dict, load_destination
+from byos.config import PROVIDERS, Destination, destination_from_dict, load_destination, load_fleet
 from byos.errors import ConfigError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -246,3 +246,27 @@ def test_a_non_utf8_env_file_in_the_working_folder_fails_the_cli_in_one_line(tmp
     )
     assert result.returncode == 2
     assert result.stderr == "byos: error: .env: is not UTF-8 text (byte 24); save the file as UTF-8\n"
+
+
+def test_paths_that_are_not_regular_files_are_one_line(tmp_path: Path) -> None:
+    for path in ("a\x00b.toml", "/dev/zero", str(tmp_path)):
+        with pytest.raises(ConfigError) as caught:
+            load_destination(path, env=False)
+        assert_clean_error(caught.value)
+
+
+def test_a_config_file_over_1_mib_is_refused_unread(tmp_path: Path) -> None:
+    path = tmp_path / "huge.toml"
+    path.write_text('provider = "s3"\n' + "# padding\n" * 120_000)
+    with pytest.raises(ConfigError, match="is over 1024 KiB") as caught:
+        load_destination(path, env=False)
+    assert_clean_error(caught.value)
+
+
+def test_a_fleet_file_that_never_ends_is_one_bad_destination(tmp_path: Path) -> None:
+    (tmp_path / "good.toml").write_text('provider = "s3"\nbucket = "good-bucket"\nregion = "us-east-1"\n')
+    (tmp_path / "endless.toml").symlink_to("/dev/zero")
+    results = {path.name: item for path, item in load_fleet(tmp_path)}
+    assert isinstance(results["endless.toml"], ConfigError)
+    assert "is not a regular file" in str(results["endless.toml"])
+    assert not isinstance(results["good.toml"], ConfigError)

@@ -40,6 +40,7 @@ MIN_EXPIRES = timedelta(seconds=1)
 MAX_EXPIRES = timedelta(days=7)
 DEFAULT_EXPIRES = timedelta(minutes=30)
 ENV_PREFIX = "BYOS_"
+MAX_CONFIG_BYTES = 1024 * 1024
 
 _READ_ENVIRONMENT = contextvars.ContextVar("byos_read_environment", default=True)
 _DURATION_PART = re.compile(r"([0-9]+)\s*(d|h|m|s)")
@@ -664,18 +665,35 @@ def _read_toml(file: Path) -> dict[str, Any]:
     """Parse a TOML file; every failure is a ConfigError without the file's text in its chain."""
     name = clean(str(file))
     try:
-        return tomllib.loads(file.read_text(encoding="utf-8"))
+        return tomllib.loads(_read_text(file))
     except FileNotFoundError:
         error = ConfigError(name, "does not exist", "pass the path of a destination TOML file")
     except UnicodeDecodeError as exc:
         error = ConfigError(name, f"is not UTF-8 text (byte {exc.start})", "save the file as UTF-8")
     except OSError as exc:
         error = ConfigError(name, f"cannot be read ({exc.strerror or type(exc).__name__})", "check the file")
+    except _ProblemError as exc:
+        error = ConfigError(name, exc.problem, exc.fix)
     except tomllib.TOMLDecodeError as exc:
         error = ConfigError(name, f"is not valid TOML ({clean(str(exc))})", "fix the syntax")
     except RecursionError:
         error = ConfigError(name, "is nested too deeply", "fix the file")
+    except ValueError:  # a path with a NUL byte
+        error = ConfigError("path", "is not a valid file name", "pass the path of a destination TOML file")
     raise error
+
+
+def _read_text(file: Path) -> str:
+    """A regular file's text, at most ``MAX_CONFIG_BYTES`` (a device or FIFO would never end)."""
+    if file.exists() and not file.is_file():
+        raise _ProblemError("is not a regular file", "pass the path of a destination TOML file")
+    with file.open("rb") as handle:
+        data = handle.read(MAX_CONFIG_BYTES + 1)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise _ProblemError(
+            f"is over {MAX_CONFIG_BYTES // 1024} KiB", "a destination's settings are far smaller"
+        )
+    return data.decode("utf-8")
 
 
 def load_fleet(folder: str | Path, *, env: bool = False) -> list[tuple[Path, Destination | ConfigError]]:
