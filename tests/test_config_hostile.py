@@ -30,7 +30,7 @@ BASES: dict[str, dict[str, Any]] = {
     "azure": {"provider": "azure", "account_name": "acmeimports", "container": "uploads"},
 }
 FIELDS = sorted((provider, name) for provider, cls in PROVIDERS.items() for name in cls.model_fields)
-FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def assert_clean_error(error: BaseException) -> None:
@@ -39,7 +39,7 @@ def assert_clean_error(error: BaseException) -> None:
     text = str(error)
     assert "\n" not in text
     assert "\r" not in text
-    assert len(text) < 400, text
+    assert len(text) < 600, text[:100]
     assert error.__cause__ is None
     assert error.__context__ is None
 
@@ -138,6 +138,7 @@ _toml_scalars = st.one_of(
     st.integers(min_value=-(10**400), max_value=10**400),
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=40),
+    st.sampled_from(["\x1b[2J" * 3000, "{" + "x" * 9000 + "}", "a" * 100_000]),
     st.sampled_from(["inf", "1e300", "99999999999999999999d", "PT1e300S", "-1s", "٣٣s", "²s", "", " "]),
     st.datetimes(timezones=st.one_of(st.none(), st.just(UTC))),
     st.dates(),

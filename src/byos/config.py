@@ -25,7 +25,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, Validati
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from byos import keys
-from byos.display import clean, shown
+from byos.display import clean, clip, shown
 from byos.endpoint_policy import (
     ALLOW_PRIVATE_ENDPOINTS_ENV,
     host_refusal,
@@ -753,7 +753,9 @@ def _to_config_error(exc: ValidationError) -> ConfigError:
         return ConfigError(field, "is required", f"set it in the config file or as {env_name}")
     cause = error.get("ctx", {}).get("error")
     if isinstance(cause, _ProblemError):
-        return ConfigError(cause.field or field, cause.problem, cause.fix)
+        return ConfigError(cause.field or field, clip(cause.problem), cause.fix)
     if isinstance(cause, ConfigError):
-        return ConfigError(field if field != "settings" else cause.field, cause.problem, cause.fix)
-    return ConfigError(field, error["msg"].removeprefix("Value error, "), "fix the value in the config file")
+        return ConfigError(field if field != "settings" else cause.field, clip(cause.problem), cause.fix)
+    return ConfigError(
+        field, clip(error["msg"].removeprefix("Value error, ")), "fix the value in the config file"
+    )

@@ -21,7 +21,11 @@ def clean(text: str) -> str:
 
 def shown(value: object, limit: int = _SHOWN_LIMIT) -> str:
     """Return ``repr(value)`` for a one-line message, cut to about ``limit`` characters."""
-    text = repr(value)
+    return clip(repr(value), limit)
+
+
+def clip(text: str, limit: int = 4 * _SHOWN_LIMIT) -> str:
+    """Return ``text`` cut to ``limit`` characters (the last one an ellipsis) when it is longer."""
     return text if len(text) <= limit else f"{text[: limit - 1]}…"
 
 
