@@ -236,3 +236,17 @@ def test_type_checks_come_first_and_write_once_survives_any_mix(provider: str, d
         return
     request = presign_upload(destination(provider), filename, **arguments)
     assert is_write_once(provider, request) is (arguments["overwrite"] is False)
+
+
+@pytest.mark.parametrize("value", ["false", 0, 1, None, ""])
+def test_the_signers_write_once_flags_must_be_bool(value: object) -> None:
+    from byos.signing.sas import BlobSasSigner  # noqa: PLC0415
+    from byos.signing.sigv4 import SigV4Signer  # noqa: PLC0415
+
+    sas = BlobSasSigner("acmeimports", account_key=DESTINATIONS["azure"]["account_key"])
+    for flag in ("overwrite", "block_upload", "policy_sets_permission"):
+        with pytest.raises(InvalidInputError, match=rf"^{flag}: must be True or False"):
+            sas.sign("uploads", "a.csv", now=NOW, expires=timedelta(minutes=5), **{flag: value})  # type: ignore[arg-type]
+    sigv4 = SigV4Signer("AKIAIOSFODNN7EXAMPLE", "secret", "eu-west-1")
+    with pytest.raises(InvalidInputError, match=r"^if_none_match: must be True or False"):
+        sigv4.presign_put("acme-imports", "a.csv", expires=300, now=NOW, if_none_match=value)  # type: ignore[arg-type]

@@ -136,6 +136,13 @@ def _invalid(field_name: str, problem: str, fix: str) -> InvalidInputError:
     return InvalidInputError(field_name, problem, fix)
 
 
+def _check_flags(**flags: object) -> None:
+    """Refuse a flag that is not exactly True or False: ``"false"`` from a form must not grant write."""
+    for name, value in flags.items():
+        if value is not True and value is not False:
+            raise _invalid(name, "must be True or False", "pass a bool")
+
+
 def validate_account_name(account_name: str) -> str:
     """Return ``account_name`` if it is a valid storage account name (3-24 lowercase letters and digits).
 
@@ -550,6 +557,12 @@ class BlobSasSigner:
         """
         validate_container_name(container)
         validate_blob_name(blob_name)
+        _check_flags(
+            overwrite=overwrite,
+            block_upload=block_upload,
+            policy_sets_permission=policy_sets_permission,
+            policy_sets_expiry=policy_sets_expiry,
+        )
         now_us = _epoch_microseconds(now)
 
         if stored_access_policy is not None:

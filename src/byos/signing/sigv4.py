@@ -558,6 +558,8 @@ class SigV4Signer:
         target = self._resolve(endpoint, bucket, key)
         _check_expires(expires)
         utc_now, stamp = _utc_stamp(now)
+        if if_none_match is not True and if_none_match is not False:  # 0 or "" must not drop write-once
+            raise InvalidInputError("if_none_match", "must be True or False", "pass a bool")
         sent: dict[str, str] = {}
         signed: list[tuple[str, str]] = []
         if content_type is not None:
