@@ -6,11 +6,14 @@ The same policy (``byos.endpoint_policy``) is applied again at connect time, aft
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from byos.config import GCSDestination, check_origin, destination_from_dict
-from byos.endpoint_policy import ALLOW_PRIVATE_ENDPOINTS_ENV
+from byos.endpoint_policy import ALLOW_PRIVATE_ENDPOINTS_ENV, host_refusal, is_loopback_host
 from byos.errors import ConfigError
 from byos.providers import gcs
 
@@ -168,3 +171,59 @@ def test_an_origin_with_credentials_is_refused_without_echoing_them(origin: str)
 def test_a_plain_http_origin_must_be_real_loopback(origin: str) -> None:
     with pytest.raises(ConfigError, match="is plain http"):
         check_origin(origin)
+
+
+def attempt(provider: str, endpoint: str) -> Any:
+    try:
+        return load(provider, endpoint)
+    except ConfigError as exc:
+        return exc
+
+
+_hosts = st.one_of(
+    st.sampled_from(
+        [
+            "localhost",
+            "127.0.0.1",
+            "[::1]",
+            "127.attacker.example",
+            "storage.example.com",
+            "169.254.169.254",
+            "metadata.google.internal",
+            "10.1.2.3",
+            "0.0.0.0",  # noqa: S104  (an address under test, not bound)
+            "[fe80::1]",
+            "[::ffff:10.0.0.1]",
+            "2852039166",
+            "0x7f000001",
+            "8.8.8.8",
+        ]
+    ),
+    st.ip_addresses().map(lambda a: f"[{a}]" if a.version == 6 else str(a)),
+)
+_urls = st.builds(
+    lambda scheme, userinfo, host, port, path, tail: f"{scheme}://{userinfo}{host}{port}{path}{tail}",
+    st.sampled_from(["http", "https", "HTTPS", "ftp"]),
+    st.sampled_from(["", "", "user:pass@", "@", "token@"]),
+    _hosts,
+    st.sampled_from(["", ":443", ":9000", ":0", ":99999", ":x"]),
+    st.sampled_from(["", "/", "/path"]),
+    st.sampled_from(["", "", "?", "?a=b", "#", "#f", "/?"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(url=_urls, provider=st.sampled_from(["s3", "azure"]))
+def test_an_endpoint_that_loads_obeys_the_policy(url: str, provider: str) -> None:
+    destination = attempt(provider, url)
+    if isinstance(destination, ConfigError):
+        assert destination.field == "endpoint_url"
+        assert "\n" not in str(destination)
+        assert "pass@" not in str(destination)
+        return
+    parts = urlsplit(destination.endpoint_url)
+    assert "@" not in parts.netloc
+    assert "?" not in url
+    assert "#" not in url
+    assert parts.scheme == "https" or is_loopback_host(parts.hostname)
+    assert host_refusal(parts.hostname or "") is None
