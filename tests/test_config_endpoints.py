@@ -5,6 +5,8 @@ The same policy (``byos.endpoint_policy``) is applied again at connect time, aft
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -13,7 +15,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from byos.config import GCSDestination, check_origin, destination_from_dict
-from byos.endpoint_policy import ALLOW_PRIVATE_ENDPOINTS_ENV, host_refusal, is_loopback_host
+from byos.endpoint_policy import (
+    ALLOW_PRIVATE_ENDPOINTS_ENV,
+    allow_private_endpoints,
+    host_refusal,
+    is_loopback_host,
+)
 from byos.errors import ConfigError
 from byos.providers import gcs
 
@@ -28,7 +35,7 @@ def load(provider: str, endpoint: str) -> Any:
     return destination_from_dict({**BASES[provider], "endpoint_url": endpoint}, env=False)
 
 
-PRIVATE = [
+NEVER = [
     ("https://169.254.169.254", "a cloud metadata address"),
     ("https://metadata.google.internal", "a cloud metadata host"),
     ("https://METADATA.google.internal.:443", "a cloud metadata host"),
@@ -36,30 +43,51 @@ PRIVATE = [
     ("https://2852039166", "a cloud metadata address"),
     ("https://0xa9.254.169.254", "a cloud metadata address"),
     ("https://[::ffff:169.254.169.254]", "a cloud metadata address"),
+    ("https://0.0.0.0:9000", "an unspecified address"),
+    ("https://[::]", "an unspecified address"),
+    ("https://224.0.0.251", "a multicast address"),
+]
+PRIVATE = [
     ("https://169.254.10.10:9000", "a link-local address"),
     ("https://[fe80::1]", "a link-local address"),
     ("https://10.0.0.5", "a private address"),
     ("https://172.16.3.4:9000", "a private address"),
     ("https://192.168.1.10", "a private address"),
     ("https://[fd12::1]", "a private address"),
-    ("https://0.0.0.0:9000", "an unspecified address"),
-    ("https://[::]", "an unspecified address"),
-    ("https://224.0.0.251", "a multicast address"),
     ("https://100.64.0.1", "a non-public address"),
 ]
 
 
+@pytest.fixture(autouse=True)
+def _environment_decides() -> Iterator[None]:
+    allow_private_endpoints(None)
+    yield
+    allow_private_endpoints(None)
+
+
 @pytest.mark.parametrize("provider", sorted(BASES))
 @pytest.mark.parametrize(("endpoint", "reason"), PRIVATE)
-def test_private_and_metadata_endpoints_are_refused_naming_the_setting(
-    provider: str, endpoint: str, reason: str
-) -> None:
+def test_private_endpoints_are_refused_naming_the_setting(provider: str, endpoint: str, reason: str) -> None:
     with pytest.raises(ConfigError) as caught:
         load(provider, endpoint)
     assert caught.value.field == "endpoint_url"
     assert reason in str(caught.value)
     assert f"{ALLOW_PRIVATE_ENDPOINTS_ENV}=1" in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("provider", sorted(BASES))
+@pytest.mark.parametrize(("endpoint", "reason"), NEVER)
+def test_metadata_unspecified_and_multicast_endpoints_are_refused_even_with_the_opt_in(
+    monkeypatch: pytest.MonkeyPatch, provider: str, endpoint: str, reason: str
+) -> None:
+    monkeypatch.setenv(ALLOW_PRIVATE_ENDPOINTS_ENV, "1")
+    with pytest.raises(ConfigError) as caught:
+        load(provider, endpoint)
+    assert caught.value.field == "endpoint_url"
+    assert str(caught.value) == (
+        f"endpoint_url: names {reason}, where byos never connects; use the storage service's own endpoint"
+    )
 
 
 @pytest.mark.parametrize(("endpoint", "reason"), PRIVATE)
@@ -69,10 +97,20 @@ def test_the_deployment_can_opt_in_to_private_endpoints(
     del reason
     monkeypatch.setenv(ALLOW_PRIVATE_ENDPOINTS_ENV, "1")
     assert load("s3", endpoint).endpoint_url == endpoint
+    monkeypatch.delenv(ALLOW_PRIVATE_ENDPOINTS_ENV)
+    allow_private_endpoints(True)
+    assert load("s3", endpoint).endpoint_url == endpoint
 
 
-@pytest.mark.parametrize("value", ["0", "true", "yes", ""])
-def test_only_1_opts_in(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+def test_a_dotenv_file_cannot_opt_in(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text(f"{ALLOW_PRIVATE_ENDPOINTS_ENV}=1\n")
+    with pytest.raises(ConfigError, match="a private address"):
+        destination_from_dict({**BASES["s3"], "endpoint_url": "https://10.0.0.5"}, env_file=env_file)
+
+
+@pytest.mark.parametrize("value", ["0", "no", "off", "2", ""])
+def test_other_values_do_not_opt_in(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
     monkeypatch.setenv(ALLOW_PRIVATE_ENDPOINTS_ENV, value)
     with pytest.raises(ConfigError, match="a private address"):
         load("s3", "https://10.0.0.5")

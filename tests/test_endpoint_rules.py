@@ -1,49 +1,82 @@
-"""The endpoint policy: which addresses and host literals a tenant's endpoint may name."""
+"""The endpoint rules: which addresses and host literals a tenant's endpoint may name, and the one opt-in."""
 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from byos import endpoint_policy
 from byos.endpoint_policy import (
     ALLOW_PRIVATE_ENDPOINTS_ENV,
     address_refusal,
+    allow_private_endpoints,
     host_refusal,
+    is_final,
     is_loopback_host,
     literal_address,
     private_endpoints_allowed,
 )
+from byos.errors import InvalidInputError
+
+FINAL = [
+    ("169.254.169.254", "a cloud metadata address"),
+    ("169.254.170.2", "a cloud metadata address"),
+    ("fd00:ec2::254", "a cloud metadata address"),
+    ("100.100.100.200", "a cloud metadata address"),
+    ("::ffff:169.254.169.254", "a cloud metadata address"),
+    ("64:ff9b::a9fe:a9fe", "a cloud metadata address"),
+    ("2002:a9fe:a9fe::1", "a cloud metadata address"),
+    ("0.0.0.0", "an unspecified address"),  # noqa: S104  (refused, not bound)
+    ("::", "an unspecified address"),
+    ("224.0.0.1", "a multicast address"),
+    ("ff02::1", "a multicast address"),
+]
+LIFTED = [
+    ("169.254.1.1", "a link-local address"),
+    ("fe80::1%eth0", "a link-local address"),
+    ("10.1.2.3", "a private address"),
+    ("172.16.0.1", "a private address"),
+    ("192.168.1.1", "a private address"),
+    ("fd12:3456::1", "a private address"),
+    ("::ffff:10.0.0.1", "a private address"),
+    ("100.64.0.1", "a non-public address"),
+]
 
 
-@pytest.mark.parametrize(
-    ("address", "reason"),
-    [
-        ("169.254.169.254", "a cloud metadata address"),
-        ("169.254.170.2", "a cloud metadata address"),
-        ("fd00:ec2::254", "a cloud metadata address"),
-        ("::ffff:169.254.169.254", "a cloud metadata address"),
-        ("64:ff9b::a9fe:a9fe", "a cloud metadata address"),
-        ("2002:a9fe:a9fe::1", "a cloud metadata address"),
-        ("0.0.0.0", "an unspecified address"),  # noqa: S104  (refused, not bound)
-        ("::", "an unspecified address"),
-        ("169.254.1.1", "a link-local address"),
-        ("fe80::1%eth0", "a link-local address"),
-        ("224.0.0.1", "a multicast address"),
-        ("ff02::1", "a multicast address"),
-        ("10.1.2.3", "a private address"),
-        ("172.16.0.1", "a private address"),
-        ("192.168.1.1", "a private address"),
-        ("fd12:3456::1", "a private address"),
-        ("::ffff:10.0.0.1", "a private address"),
-        ("100.64.0.1", "a non-public address"),
-    ],
-)
+@pytest.fixture(autouse=True)
+def _environment_decides(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.delenv(ALLOW_PRIVATE_ENDPOINTS_ENV, raising=False)
+    allow_private_endpoints(None)
+    yield
+    allow_private_endpoints(None)
+
+
+@pytest.mark.parametrize(("address", "reason"), FINAL + LIFTED)
 def test_non_public_addresses_are_refused_with_a_reason(address: str, reason: str) -> None:
     assert address_refusal(address) == reason
     assert address_refusal(ipaddress.ip_address(address.split("%", maxsplit=1)[0])) == reason
+
+
+@pytest.mark.parametrize(("address", "reason"), FINAL)
+def test_metadata_unspecified_and_multicast_stay_refused_with_the_opt_in(address: str, reason: str) -> None:
+    assert address_refusal(address, allow_private=True) == reason
+    assert is_final(reason)
+
+
+@pytest.mark.parametrize(("address", "reason"), LIFTED)
+def test_the_opt_in_lifts_private_and_link_local(
+    monkeypatch: pytest.MonkeyPatch, address: str, reason: str
+) -> None:
+    assert not is_final(reason)
+    assert address_refusal(address, allow_private=True) is None
+    monkeypatch.setenv(ALLOW_PRIVATE_ENDPOINTS_ENV, "1")
+    assert address_refusal(address) is None
+    allow_private_endpoints(False)  # the library setting wins over the environment
+    assert address_refusal(address) == reason
 
 
 @pytest.mark.parametrize("address", ["127.0.0.1", "127.9.9.9", "::1", "8.8.8.8", "2001:4860:4860::8888"])
@@ -57,14 +90,16 @@ def test_address_refusal_rejects_text_that_is_not_an_address() -> None:
 
 
 @given(st.ip_addresses())
-def test_every_address_is_either_allowed_as_global_or_loopback_or_refused(
+def test_every_address_is_allowed_as_global_or_loopback_or_refused(
     address: ipaddress.IPv4Address | ipaddress.IPv6Address,
 ) -> None:
-    reason = address_refusal(address)
+    reason = address_refusal(address, allow_private=False)
     if address.is_loopback:
         assert reason is None
     elif not address.is_global or address.is_multicast:
         assert reason is not None
+    lifted = address_refusal(address, allow_private=True)
+    assert lifted is None or is_final(lifted)
 
 
 @pytest.mark.parametrize(
@@ -72,6 +107,7 @@ def test_every_address_is_either_allowed_as_global_or_loopback_or_refused(
     [
         ("metadata.google.internal", "a cloud metadata host"),
         ("METADATA.Google.Internal.", "a cloud metadata host"),
+        ("instance-data.ec2.internal", "a cloud metadata host"),
         ("2852039166", "a cloud metadata address"),
         ("0xa9.254.169.254", "a cloud metadata address"),
         ("0xa9fea9fe", "a cloud metadata address"),
@@ -118,15 +154,22 @@ def test_loopback_is_localhost_or_a_loopback_literal_only(host: str | None, loop
 
 
 @pytest.mark.parametrize(
-    ("value", "allowed"), [("1", True), (" 1 ", True), ("0", False), ("true", False), ("", False)]
+    ("value", "allowed"),
+    [("1", True), (" 1 ", True), ("true", True), ("ON", True), ("0", False), ("no", False), ("", False)],
 )
-def test_only_the_value_1_opts_in_to_private_endpoints(
-    monkeypatch: pytest.MonkeyPatch, value: str, allowed: bool
-) -> None:
+def test_the_environment_variable_opts_in(monkeypatch: pytest.MonkeyPatch, value: str, allowed: bool) -> None:
     monkeypatch.setenv(ALLOW_PRIVATE_ENDPOINTS_ENV, value)
     assert private_endpoints_allowed() is allowed
 
 
-def test_private_endpoints_are_refused_when_the_variable_is_unset(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(ALLOW_PRIVATE_ENDPOINTS_ENV, raising=False)
+def test_private_endpoints_are_refused_when_nothing_opts_in() -> None:
     assert private_endpoints_allowed() is False
+    allow_private_endpoints(True)
+    assert private_endpoints_allowed() is True
+
+
+@pytest.mark.parametrize("value", ["1", 1, "true"])
+def test_the_library_setting_takes_a_bool(value: object) -> None:
+    with pytest.raises(InvalidInputError, match=r"^allowed: must be True, False or None"):
+        allow_private_endpoints(value)  # type: ignore[arg-type]
+    assert endpoint_policy.private_endpoints_allowed() is False

@@ -26,12 +26,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from byos import keys
 from byos.display import clean, clip, shown
-from byos.endpoint_policy import (
-    ALLOW_PRIVATE_ENDPOINTS_ENV,
-    host_refusal,
-    is_loopback_host,
-    private_endpoints_allowed,
-)
+from byos.endpoint_policy import ALLOW_PRIVATE_ENDPOINTS_ENV, host_refusal, is_final, is_loopback_host
 from byos.errors import ConfigError, InvalidInputError
 from byos.log_redaction import remember
 from byos.redaction import redact_userinfo
@@ -194,7 +189,11 @@ def _check_endpoint(value: str | None) -> str | None:
             "use https (plain http is allowed only for 127.0.0.1, ::1 and localhost)",
         )
     refusal = host_refusal(host)
-    if refusal is not None and not private_endpoints_allowed():
+    if refusal is not None and is_final(refusal):
+        raise _ProblemError(
+            f"names {refusal}, where byos never connects", "use the storage service's own endpoint"
+        )
+    if refusal is not None:
         raise _ProblemError(
             f"names {refusal}, which a tenant must not point byos at",
             f"use a public endpoint, or set {ALLOW_PRIVATE_ENDPOINTS_ENV}=1 to allow private networks",

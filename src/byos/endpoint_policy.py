@@ -1,4 +1,11 @@
-"""Which storage endpoints a tenant may name: loopback and public hosts, never the service's own network."""
+"""Which storage endpoints a tenant may name: loopback and public hosts, never the service's own network.
+
+Cloud metadata services, unspecified and multicast addresses are refused always. Private, link-local,
+shared and other non-public addresses are refused unless the deployment opts in, with the environment
+variable ``BYOS_ALLOW_PRIVATE_ENDPOINTS=1`` or :func:`allow_private_endpoints` in code (read from the
+process environment only, never from a destination file or ``.env``, so a tenant cannot set it). Loopback
+stays allowed for local test servers.
+"""
 
 from __future__ import annotations
 
@@ -6,35 +13,68 @@ import ipaddress
 import os
 import socket
 
+from byos.errors import InvalidInputError
+
 ALLOW_PRIVATE_ENDPOINTS_ENV = "BYOS_ALLOW_PRIVATE_ENDPOINTS"
-"""Set to ``1`` to let endpoints reach private, link-local, metadata and other non-public addresses."""
+"""Set to ``1`` to let endpoints reach private, link-local and other non-public (not metadata) addresses."""
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-_METADATA_HOSTS = frozenset({"metadata.google.internal", "metadata.goog", "metadata"})
-_METADATA_ADDRESSES = frozenset(
-    ipaddress.ip_address(a) for a in ("169.254.169.254", "169.254.170.2", "fd00:ec2::254", "100.100.100.200")
+METADATA_HOSTS = frozenset(
+    {"metadata.google.internal", "metadata.goog", "metadata", "instance-data", "instance-data.ec2.internal"}
 )
+METADATA_ADDRESSES = frozenset(
+    ipaddress.ip_address(address)
+    for address in (
+        "169.254.169.254",  # AWS, Google, Azure, most clouds
+        "169.254.170.2",  # AWS ECS task credentials
+        "169.254.169.253",  # AWS DNS
+        "fd00:ec2::254",  # AWS IMDS over IPv6
+        "fd00:ec2::253",
+        "100.100.100.200",  # Alibaba Cloud
+    )
+)
+_OPT_IN_VALUES = frozenset({"1", "true", "yes", "on"})
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_override: bool | None = None
+
+
+def allow_private_endpoints(allowed: bool | None) -> None:
+    """Allow non-public endpoints (True), forbid them (False), or follow the environment (None, the default).
+
+    The library equivalent of ``BYOS_ALLOW_PRIVATE_ENDPOINTS=1``. Metadata addresses stay refused either way.
+    """
+    global _override  # noqa: PLW0603  (a process-wide deployment setting)
+    if allowed is not None and allowed is not True and allowed is not False:
+        raise InvalidInputError(
+            "allowed", "must be True, False or None", "pass a bool, or None for the environment"
+        )
+    _override = allowed
 
 
 def private_endpoints_allowed() -> bool:
-    """Return whether the deployment opted in to non-public endpoints (``BYOS_ALLOW_PRIVATE_ENDPOINTS=1``).
+    """Return whether the deployment opted in to non-public endpoints.
 
-    Only the exact value ``1`` opts in; anything else, or the variable unset, keeps the policy on.
+    :func:`allow_private_endpoints` decides when it was called; otherwise ``BYOS_ALLOW_PRIVATE_ENDPOINTS``
+    in the process environment does: ``1`` (or ``true``, ``yes``, ``on``) opts in, anything else or unset
+    keeps the policy on.
     """
-    return os.environ.get(ALLOW_PRIVATE_ENDPOINTS_ENV, "").strip() == "1"
+    if _override is not None:
+        return _override
+    return os.environ.get(ALLOW_PRIVATE_ENDPOINTS_ENV, "").strip().lower() in _OPT_IN_VALUES
 
 
-def address_refusal(ip: IPAddress | str) -> str | None:
+def address_refusal(ip: IPAddress | str, *, allow_private: bool | None = None) -> str | None:
     """Say why an endpoint must not connect to ``ip``, or return None when the address is allowed.
 
-    Loopback addresses (local test servers) and public unicast addresses are allowed. Unspecified,
-    link-local, cloud metadata, private, shared (CGNAT), multicast, reserved and other non-global
-    addresses are refused; an IPv4 address embedded in IPv6 (``::ffff:a.b.c.d``, NAT64, 6to4) is judged
-    as the IPv4 address it carries. The opt-in is not consulted here: see :func:`private_endpoints_allowed`.
+    Loopback addresses (local test servers) and public unicast addresses are allowed. Cloud metadata,
+    unspecified and multicast addresses are refused always; link-local, private, shared (CGNAT), reserved
+    and other non-global addresses unless private endpoints are allowed. An IPv4 address embedded in IPv6
+    (``::ffff:a.b.c.d``, NAT64, 6to4) is judged as the IPv4 address it carries.
 
     Args:
         ip: An address, or its text (``"10.0.0.1"``, ``"::1"``, ``"fe80::1%eth0"``).
+        allow_private: Whether the opt-in is on; None reads :func:`private_endpoints_allowed`.
 
     Returns:
         A short reason such as ``"a link-local address"``, or None.
@@ -46,20 +86,36 @@ def address_refusal(ip: IPAddress | str) -> str | None:
     address = _embedded_ipv4(address) or address
     if address.is_loopback:
         return None
-    if address in _METADATA_ADDRESSES:
+    if address in METADATA_ADDRESSES:
         return "a cloud metadata address"
+    if address.is_unspecified:
+        return "an unspecified address"
+    if address.is_multicast:
+        return "a multicast address"
     checks = (
-        (address.is_unspecified, "an unspecified address"),
         (address.is_link_local, "a link-local address"),
-        (address.is_multicast, "a multicast address"),
         (address.is_private, "a private address"),
         (address.is_reserved, "a reserved address"),
         (not address.is_global, "a non-public address"),
     )
-    return next((reason for failed, reason in checks if failed), None)
+    reason = next((reason for failed, reason in checks if failed), None)
+    if reason is None:
+        return None
+    allowed = private_endpoints_allowed() if allow_private is None else allow_private
+    return None if allowed else reason
 
 
-def host_refusal(host: str) -> str | None:
+def is_final(reason: str) -> bool:
+    """Whether a refusal stands whatever the opt-in (metadata, unspecified, multicast)."""
+    return reason in _FINAL
+
+
+_FINAL = frozenset(
+    {"a cloud metadata host", "a cloud metadata address", "an unspecified address", "a multicast address"}
+)
+
+
+def host_refusal(host: str, *, allow_private: bool | None = None) -> str | None:
     """Say why an endpoint's host, as written (a name or an address literal), is refused before any lookup.
 
     Names are refused only when they are cloud metadata names (``metadata.google.internal``); any other
@@ -71,10 +127,10 @@ def host_refusal(host: str) -> str | None:
         A short reason, or None.
     """
     name = host.strip().strip("[]").rstrip(".").lower()
-    if name in _METADATA_HOSTS:
+    if name in METADATA_HOSTS:
         return "a cloud metadata host"
     address = literal_address(name)
-    return None if address is None else address_refusal(address)
+    return None if address is None else address_refusal(address, allow_private=allow_private)
 
 
 def literal_address(host: str) -> IPAddress | None:
@@ -95,7 +151,7 @@ def literal_address(host: str) -> IPAddress | None:
 def is_loopback_host(host: str | None) -> bool:
     """Return whether ``host`` is exactly ``localhost`` or a loopback literal (``127.0.0.1``, ``::1``).
 
-    A name that only starts like one (``127.attacker.example``) is not loopback.
+    A name that only starts like one (``127.attacker.example``), or merely resolves to loopback, is not.
     """
     if not host:
         return False
@@ -118,6 +174,3 @@ def _embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
     if address in _NAT64:
         return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     return None
-
-
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
