@@ -57,7 +57,10 @@ _previous_factory: Callable[..., logging.LogRecord] | None = None
 
 
 def remember(*secrets: str | None) -> None:
-    """Add secret values to redact from SDK logs (percent-encoded forms too); short ones are ignored."""
+    """Add secret values to redact from SDK logs (percent-encoded forms too); short ones are ignored.
+
+    Cheap: the pattern is rebuilt only when a log record is next redacted.
+    """
     global _known  # noqa: PLW0603  (one registry for the process)
     added = {
         form
@@ -66,16 +69,23 @@ def remember(*secrets: str | None) -> None:
         for form in (secret, quote(secret, safe=""), quote(secret, safe="/"))
     }
     with _lock:
-        if not added - _secrets:
-            return
-        _secrets.update(added)
-        ordered = sorted(_secrets, key=len, reverse=True)
-        _known = re.compile("|".join(re.escape(value) for value in ordered))
+        if added - _secrets:
+            _secrets.update(added)
+            _known = None
+
+
+def _known_pattern() -> re.Pattern[str] | None:
+    global _known  # noqa: PLW0603  (built lazily, shared by every thread)
+    with _lock:
+        if _known is None and _secrets:
+            ordered = sorted(_secrets, key=len, reverse=True)
+            _known = re.compile("|".join(re.escape(value) for value in ordered))
+        return _known
 
 
 def redact(text: str) -> str:
     """Return ``text`` with known secret values and credential-shaped substrings replaced by ``REDACTED``."""
-    known = _known
+    known = _known_pattern()
     if known is not None:
         text = known.sub(REDACTED, text)
     for shape in _SHAPES:
