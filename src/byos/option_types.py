@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from byos.display import shown
 from byos.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -107,10 +108,12 @@ def check_upload_options(options: UploadOptions) -> dict[str, Any]:
         require_int(name, getattr(options, name), optional=True)
     for name in _FLAGS:
         require_bool(name, getattr(options, name))
-    if options.method not in METHODS or not isinstance(options.method, str):
+    if not isinstance(options.method, str):
         raise InvalidInputError(
-            "method", f"must be 'PUT' or 'POST' (got a {type_name(options.method)})", "use PUT or POST"
+            "method", f"must be a string, not a {type_name(options.method)}", "use PUT or POST"
         )
+    if options.method not in METHODS:
+        raise InvalidInputError("method", f"{shown(options.method)} is not supported", "use PUT or POST")
     if options.expires is not None and not isinstance(options.expires, timedelta):
         raise InvalidInputError(
             "expires",
