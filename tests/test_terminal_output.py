@@ -73,11 +73,11 @@ def hostile(request: StubRequest) -> Reply | None:
 
 @pytest.fixture
 def config(tmp_path: Path) -> Any:
-    def write(stub: StubS3) -> Path:
+    def write(stub: StubS3, name: str = "acme") -> Path:
         path = tmp_path / "acme.toml"
         settings = {
             "provider": "s3",
-            "name": "acme",
+            "name": name,
             "bucket": "acme-imports",
             "region": "us-east-1",
             "endpoint_url": stub.endpoint,
@@ -151,3 +151,19 @@ def test_cli_usage_errors_strip_control_characters(capsys: pytest.CaptureFixture
     err = capsys.readouterr().err
     assert_terminal_safe(err.rstrip("\n"))
     assert "[2J" in err
+
+
+def test_a_config_label_with_escape_sequences_is_stripped_in_text_and_exact_in_json(
+    config: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    label = "acme\x1b]0;owned\x07\x1b[2J\u202egpj.exe"
+    with StubS3() as stub:
+        path = config(stub, name=label)
+        main(["check", "--config", str(path)])
+        text = capsys.readouterr().out
+        main(["check", "--config", str(path), "--json"])
+        document = capsys.readouterr().out
+    assert_terminal_safe(text)
+    assert "acme]0;owned[2Jgpj.exe: OK" in text
+    assert_terminal_safe(document.replace("\n", ""))
+    assert json.loads(document)["destination"] == label
