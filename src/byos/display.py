@@ -13,10 +13,18 @@ _SHOWN_LIMIT = 80
 def clean(text: str) -> str:
     """Return ``text`` without control characters (C0, DEL, C1, ESC) and bidi overrides.
 
-    Apply it to every value from a server or a configuration file before it reaches a terminal; JSON
-    output escapes such characters itself and keeps values exact.
+    Tabs and line breaks become one space each (words stay apart, the value stays on one line); every
+    other such character is removed. Apply it to every value from a server or a configuration file
+    before it reaches a terminal; JSON output escapes such characters itself and keeps values exact.
     """
-    return _UNSAFE.sub("", text)
+    return _UNSAFE.sub(_replacement, text)
+
+
+def _replacement(found: re.Match[str]) -> str:
+    return " " if found.group() in _SPACES else ""
+
+
+_SPACES = frozenset("\t\n\v\f\r\x85")
 
 
 def shown(value: object, limit: int = _SHOWN_LIMIT) -> str:
