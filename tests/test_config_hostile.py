@@ -271,3 +271,13 @@ def test_a_fleet_file_that_never_ends_is_one_bad_destination(tmp_path: Path) -> 
     assert isinstance(results["endless.toml"], ConfigError)
     assert "is not a regular file" in str(results["endless.toml"])
     assert not isinstance(results["good.toml"], ConfigError)
+
+
+def test_a_service_account_file_far_larger_than_a_key_is_refused(tmp_path: Path) -> None:
+    huge = tmp_path / "huge.json"
+    huge.write_bytes(b" " * (65 * 1024))
+    with pytest.raises(ConfigError, match=r"^service_account_file: is over 64 KiB") as caught:
+        destination_from_dict({**BASES["gcs"], "service_account_file": str(huge)}, env=False)
+    assert_clean_error(caught.value)
+    with pytest.raises(ConfigError, match=r"^service_account_file: '/dev/zero' is not a regular file"):
+        destination_from_dict({**BASES["gcs"], "service_account_file": "/dev/zero"}, env=False)

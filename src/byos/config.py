@@ -36,6 +36,7 @@ MAX_EXPIRES = timedelta(days=7)
 DEFAULT_EXPIRES = timedelta(minutes=30)
 ENV_PREFIX = "BYOS_"
 MAX_CONFIG_BYTES = 1024 * 1024
+_MAX_KEY_FILE = 64 * 1024  # a service account key file is about 2.3 KiB
 
 _READ_ENVIRONMENT = contextvars.ContextVar("byos_read_environment", default=True)
 _DURATION_PART = re.compile(r"([0-9]+)\s*(d|h|m|s)")
@@ -503,8 +504,15 @@ class GCSDestination(DestinationBase):
                 "service_account_file",
             )
         if self.service_account_file is not None and not self.service_account_file.is_file():
+            found = "is not a regular file" if self.service_account_file.exists() else "does not exist"
             raise _ProblemError(
-                f"{shown(str(self.service_account_file))} does not exist",
+                f"{shown(str(self.service_account_file))} {found}",
+                "point it at the service account's JSON key file",
+                "service_account_file",
+            )
+        if self.service_account_file is not None and self.service_account_file.stat().st_size > _MAX_KEY_FILE:
+            raise _ProblemError(
+                f"is over {_MAX_KEY_FILE // 1024} KiB, far larger than a key file",
                 "point it at the service account's JSON key file",
                 "service_account_file",
             )
