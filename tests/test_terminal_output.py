@@ -6,6 +6,7 @@ and in error codes; ``byos check`` text output strips them, JSON output keeps th
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -13,10 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
+from rich.console import Console
 
+from byos.checker import check_setup
+from byos.checker.render import print_report, report_json
 from byos.cli import main
+from byos.config import destination_from_dict
 from byos.display import clean, json_safe
 from tests.stub_servers import STUB_ORIGIN, Reply, StubRequest, StubS3
 
@@ -168,3 +173,37 @@ def test_a_config_label_with_escape_sequences_is_stripped_in_text_and_exact_in_j
     assert "acme]0;owned[2Jgpj.exe: OK" in text
     assert_terminal_safe(document.replace("\n", ""))
     assert json.loads(document)["destination"] == label
+
+
+_latin1 = st.text(
+    alphabet=st.characters(min_codepoint=0, max_codepoint=255, exclude_characters="\r\n"), max_size=30
+)
+
+
+@settings(max_examples=15, deadline=None)
+@given(region=_latin1, code=_latin1)
+def test_whatever_a_server_puts_in_headers_the_text_report_is_terminal_safe(region: str, code: str) -> None:
+    def answer(request: StubRequest) -> Reply | None:
+        if request.method == "HEAD" and not request.is_object:
+            return Reply(403, {"x-amz-bucket-region": region})
+        if request.method == "PUT" and request.presigned:
+            return Reply(403, {"x-ms-error-code": code})
+        return None
+
+    with StubS3(answer) as stub:
+        destination = destination_from_dict(
+            {
+                "provider": "s3",
+                "bucket": "acme-imports",
+                "region": "us-east-1",
+                "endpoint_url": stub.endpoint,
+                "access_key_id": "AKIDSTUBEXAMPLE",
+                "secret_access_key": "terminal-secret-" + "5e1b9c",
+            },
+            env=False,
+        )
+        report = check_setup(destination, timeout=5, deadline=20)
+    console = Console(file=io.StringIO(), width=200)
+    print_report(report, console)
+    assert_terminal_safe(console.file.getvalue())  # type: ignore[attr-defined]
+    assert json.loads(report_json(report)) == report.to_dict()
