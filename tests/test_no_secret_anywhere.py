@@ -363,3 +363,39 @@ def test_remembering_a_fleets_secrets_stays_cheap() -> None:
         log_redaction.remember(f"fleet-secret-{number:06d}-xxxxxxxxxxxx", f"fleet-token-{number:06d}-yyyyyyy")
     assert time.monotonic() - started < 2.0  # rebuilding the pattern per secret took 30 s for 1000
     assert log_redaction.redact("a fleet-secret-000999-xxxxxxxxxxxx b") == "a REDACTED b"
+
+
+def _broken_json(text: str) -> str:
+    return text + "\n,,,"
+
+
+def _broken_pem(text: str) -> str:
+    info = json.loads(text)
+    info["private_key"] = info["private_key"].replace("-----END", "garbage\n-----END")
+    return json.dumps(info)
+
+
+def _not_utf8(text: str) -> str:
+    return text  # written with a stray byte below
+
+
+@pytest.mark.parametrize("damage", [_broken_json, _broken_pem, _not_utf8], ids=["json", "pem", "utf8"])
+def test_a_damaged_key_file_error_keeps_no_key_text_in_its_chain(tmp_path: Path, damage: Any) -> None:
+    key_file = tmp_path / "sa.json"
+    content = damage(json.dumps(service_account_info(seed=77))).encode()
+    key_file.write_bytes(content + (b"\xff" if damage is _not_utf8 else b""))
+    assert PRIVATE_KEY_LINE.encode() in key_file.read_bytes() or damage is _broken_pem
+    destination = destination_from_dict(
+        {
+            "provider": "gcs",
+            "bucket": "acme-imports",
+            "location": "EU",
+            "service_account_file": str(key_file),
+        },
+        env=False,
+    )
+    with pytest.raises(ConfigError) as caught:
+        presign_upload(destination, "a.csv")
+    assert caught.value.field == "service_account_file"
+    assert_exception_clean(caught.value, f"presign with a damaged key file ({damage.__name__})")
+    assert caught.value.__context__ is None

@@ -15,6 +15,7 @@ Three signers share one canonicalisation:
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -167,10 +168,12 @@ class ServiceAccountSigner(Goog4Signer):
         pem = info.get("private_key")
         if not isinstance(pem, str) or not pem.strip():
             raise ConfigError(field, "has no private_key", fix)
-        try:
+        key: object = None
+        # Raised below, outside a handler: the chain must not keep the key's text.
+        with contextlib.suppress(ValueError, TypeError, UnsupportedAlgorithm):
             key = serialization.load_pem_private_key(pem.encode("utf-8"), password=None)
-        except (ValueError, TypeError, UnsupportedAlgorithm):
-            raise ConfigError(field, "private_key is not a readable unencrypted PEM key", fix) from None
+        if key is None:
+            raise ConfigError(field, "private_key is not a readable unencrypted PEM key", fix)
         if not isinstance(key, rsa.RSAPrivateKey):
             raise ConfigError(field, "private_key is not an RSA key", fix)
         return cls(_identity(f"{field}.client_email", email, ConfigError), key)
@@ -184,17 +187,21 @@ class ServiceAccountSigner(Goog4Signer):
         Raises:
             ConfigError: The file cannot be read, is not JSON, or is not a service-account key.
         """
+        # Errors are raised outside the handlers: the chain would keep the file's text, private key and all.
+        fix = "point it at a service-account JSON key file"
+        problem = None
         try:
             text = Path(path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             problem = f"cannot read {path}: {getattr(exc, 'strerror', None) or type(exc).__name__}"
-            raise ConfigError(field, problem, "point it at a service-account JSON key file") from None
+        if problem is not None:
+            raise ConfigError(field, problem, fix)
         try:
             info = json.loads(text)
         except ValueError:
-            raise ConfigError(
-                field, f"{path} is not JSON", "point it at a service-account JSON key file"
-            ) from None
+            problem = f"{path} is not JSON"
+        if problem is not None:
+            raise ConfigError(field, problem, fix)
         return cls.from_service_account_info(info, field=field)
 
     def sign(self, message: bytes, datestamp: str) -> bytes:  # noqa: ARG002 - RSA ignores the date
