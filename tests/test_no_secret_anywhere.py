@@ -399,3 +399,18 @@ def test_a_damaged_key_file_error_keeps_no_key_text_in_its_chain(tmp_path: Path,
     assert caught.value.field == "service_account_file"
     assert_exception_clean(caught.value, f"presign with a damaged key file ({damage.__name__})")
     assert caught.value.__context__ is None
+
+
+def test_signer_key_errors_keep_no_key_in_their_chain() -> None:
+    from byos.signing.sas import BlobSasSigner  # noqa: PLC0415
+    from byos.signing.sigv4 import SigV4Signer  # noqa: PLC0415
+
+    surrogate_secret = S3_SECRET + "\ud800"
+    with pytest.raises(ByosError) as caught:
+        SigV4Signer("AKIDPLANTEDEXAMPLE", surrogate_secret, "us-east-1")
+    assert_exception_clean(caught.value, "SigV4Signer with an unencodable secret")
+    assert caught.value.__context__ is None
+    with pytest.raises(ByosError) as sas:
+        BlobSasSigner("acmeimports", account_key=AZURE_KEY + "!")
+    assert_exception_clean(sas.value, "BlobSasSigner with a key that is not base64")
+    assert sas.value.__context__ is None

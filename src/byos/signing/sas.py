@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import re
 from base64 import b64encode
 from collections.abc import Iterable, Iterator
@@ -213,10 +214,11 @@ def validate_blob_name(blob_name: str) -> str:
 def _decode_key(value: str, field_name: str) -> bytes:
     if not isinstance(value, str) or not value.strip():
         raise _invalid(field_name, "is empty", "pass the base64 key from Azure")
-    try:
+    key = None
+    with contextlib.suppress(binascii.Error, ValueError):  # raised below, outside a handler: no chain
         key = base64.b64decode(value.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        raise _invalid(field_name, "is not valid base64", "copy the key exactly as Azure shows it") from None
+    if key is None:
+        raise _invalid(field_name, "is not valid base64", "copy the key exactly as Azure shows it")
     if not key:
         raise _invalid(field_name, "is empty", "pass the base64 key from Azure")
     return key

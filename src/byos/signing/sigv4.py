@@ -37,6 +37,7 @@ The ``Host`` header is always signed; HTTP clients derive it from the URL.
 from __future__ import annotations
 
 import binascii
+import contextlib
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -341,12 +342,13 @@ class SigV4Signer:
             )
         if not isinstance(secret_access_key, str) or not secret_access_key:
             raise InvalidInputError("secret_access_key", "is empty", "pass the secret access key")
-        try:
+        secret = b""
+        with contextlib.suppress(UnicodeEncodeError):  # raised below: the error's .object is the secret
             secret = ("AWS4" + secret_access_key).encode("utf-8")
-        except UnicodeEncodeError:
+        if not secret:
             raise InvalidInputError(
                 "secret_access_key", "is not valid Unicode text", "pass the secret access key"
-            ) from None
+            )
         if session_token is not None and (
             not isinstance(session_token, str) or not _SESSION_TOKEN.fullmatch(session_token)
         ):
