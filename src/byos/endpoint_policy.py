@@ -1,5 +1,7 @@
-"""Which storage endpoints a tenant may name: loopback and public hosts, never the service's own network.
+"""Which endpoint hosts a tenant may write in its configuration: loopback and public, never the service's own.
 
+Judged when the configuration loads, on the host as written; ``byos.endpoints`` judges the resolved
+addresses again at connect time, and this module shares its opt-in, loopback test and metadata lists.
 Cloud metadata services, unspecified and multicast addresses are refused always. Private, link-local,
 shared and other non-public addresses are refused unless the deployment opts in, with the environment
 variable ``BYOS_ALLOW_PRIVATE_ENDPOINTS=1`` or :func:`allow_private_endpoints` in code (read from the
@@ -10,58 +12,36 @@ stays allowed for local test servers.
 from __future__ import annotations
 
 import ipaddress
-import os
 import socket
 
-from byos.errors import InvalidInputError
+# One opt-in, one loopback test and one list of metadata hosts for configuration and connections alike.
+from byos.endpoints import (
+    ALLOW_PRIVATE_ENV,
+    METADATA_ADDRESSES,
+    METADATA_HOSTS,
+    allow_private_endpoints,
+    is_loopback_host,
+    private_endpoints_allowed,
+)
 
-ALLOW_PRIVATE_ENDPOINTS_ENV = "BYOS_ALLOW_PRIVATE_ENDPOINTS"
+ALLOW_PRIVATE_ENDPOINTS_ENV = ALLOW_PRIVATE_ENV
 """Set to ``1`` to let endpoints reach private, link-local and other non-public (not metadata) addresses."""
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-METADATA_HOSTS = frozenset(
-    {"metadata.google.internal", "metadata.goog", "metadata", "instance-data", "instance-data.ec2.internal"}
-)
-METADATA_ADDRESSES = frozenset(
-    ipaddress.ip_address(address)
-    for address in (
-        "169.254.169.254",  # AWS, Google, Azure, most clouds
-        "169.254.170.2",  # AWS ECS task credentials
-        "169.254.169.253",  # AWS DNS
-        "fd00:ec2::254",  # AWS IMDS over IPv6
-        "fd00:ec2::253",
-        "100.100.100.200",  # Alibaba Cloud
-    )
-)
-_OPT_IN_VALUES = frozenset({"1", "true", "yes", "on"})
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
-_override: bool | None = None
 
-
-def allow_private_endpoints(allowed: bool | None) -> None:
-    """Allow non-public endpoints (True), forbid them (False), or follow the environment (None, the default).
-
-    The library equivalent of ``BYOS_ALLOW_PRIVATE_ENDPOINTS=1``. Metadata addresses stay refused either way.
-    """
-    global _override  # noqa: PLW0603  (a process-wide deployment setting)
-    if allowed is not None and allowed is not True and allowed is not False:
-        raise InvalidInputError(
-            "allowed", "must be True, False or None", "pass a bool, or None for the environment"
-        )
-    _override = allowed
-
-
-def private_endpoints_allowed() -> bool:
-    """Return whether the deployment opted in to non-public endpoints.
-
-    :func:`allow_private_endpoints` decides when it was called; otherwise ``BYOS_ALLOW_PRIVATE_ENDPOINTS``
-    in the process environment does: ``1`` (or ``true``, ``yes``, ``on``) opts in, anything else or unset
-    keeps the policy on.
-    """
-    if _override is not None:
-        return _override
-    return os.environ.get(ALLOW_PRIVATE_ENDPOINTS_ENV, "").strip().lower() in _OPT_IN_VALUES
+__all__ = [
+    "ALLOW_PRIVATE_ENDPOINTS_ENV",
+    "METADATA_ADDRESSES",
+    "METADATA_HOSTS",
+    "address_refusal",
+    "allow_private_endpoints",
+    "host_refusal",
+    "is_final",
+    "is_loopback_host",
+    "literal_address",
+    "private_endpoints_allowed",
+]
 
 
 def address_refusal(ip: IPAddress | str, *, allow_private: bool | None = None) -> str | None:
@@ -146,22 +126,6 @@ def literal_address(host: str) -> IPAddress | None:
         except OSError:
             return None
     return None
-
-
-def is_loopback_host(host: str | None) -> bool:
-    """Return whether ``host`` is exactly ``localhost`` or a loopback literal (``127.0.0.1``, ``::1``).
-
-    A name that only starts like one (``127.attacker.example``), or merely resolves to loopback, is not.
-    """
-    if not host:
-        return False
-    name = host.strip().strip("[]")
-    if name.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name.split("%", 1)[0]).is_loopback
-    except ValueError:
-        return False
 
 
 def _embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:

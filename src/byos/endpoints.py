@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from byos.errors import ProviderError, ProviderTimeoutError
+from byos.errors import InvalidInputError, ProviderError, ProviderTimeoutError
 
 ALLOW_PRIVATE_ENV = "BYOS_ALLOW_PRIVATE_ENDPOINTS"
 """The deployment's one opt-in: ``1`` lets byos connect to private and link-local addresses."""
@@ -57,6 +57,10 @@ def allow_private_endpoints(allowed: bool | None) -> None:
     Cloud metadata addresses stay refused either way.
     """
     global _override  # noqa: PLW0603  (a process-wide deployment setting)
+    if allowed is not None and allowed is not True and allowed is not False:  # "false" must not allow
+        raise InvalidInputError(
+            "allowed", "must be True, False or None", "pass a bool, or None for the environment"
+        )
     _override = allowed
 
 
@@ -67,11 +71,14 @@ def private_endpoints_allowed() -> bool:
     return os.environ.get(ALLOW_PRIVATE_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def is_loopback_host(host: str) -> bool:
+def is_loopback_host(host: str | None) -> bool:
     """Whether ``host`` (a URL's host name, unresolved) names the loopback interface itself.
 
-    ``localhost`` and loopback address literals do; a DNS name that merely resolves to 127.0.0.1 does not.
+    ``localhost`` and loopback address literals do; a DNS name that merely resolves to 127.0.0.1 does not,
+    nor does one that only starts like a loopback address (``127.attacker.example``).
     """
+    if not host:
+        return False
     name = host.strip("[]").lower().rstrip(".")
     if name in _LOOPBACK_NAMES:
         return True
