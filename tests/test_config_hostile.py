@@ -281,3 +281,16 @@ def test_a_service_account_file_far_larger_than_a_key_is_refused(tmp_path: Path)
     assert_clean_error(caught.value)
     with pytest.raises(ConfigError, match=r"^service_account_file: '/dev/zero' is not a regular file"):
         destination_from_dict({**BASES["gcs"], "service_account_file": "/dev/zero"}, env=False)
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "0", "-1", "1e300"])
+def test_check_timeouts_that_bound_nothing_are_one_line(
+    value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from byos.cli import main  # noqa: PLC0415
+
+    for option in ("--timeout", "--deadline"):
+        assert main(["check", "--config", "unused.toml", option, value]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"byos: error: {option}: must be ")
+        assert err.count("\n") == 1

@@ -250,3 +250,52 @@ def test_the_signers_write_once_flags_must_be_bool(value: object) -> None:
     sigv4 = SigV4Signer("AKIAIOSFODNN7EXAMPLE", "secret", "eu-west-1")
     with pytest.raises(InvalidInputError, match=r"^if_none_match: must be True or False"):
         sigv4.presign_put("acme-imports", "a.csv", expires=300, now=NOW, if_none_match=value)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "field"),
+    [
+        ({"origins": "https://app.example.com"}, "origins"),
+        ({"origins": [b"https://app.example.com"]}, "origins"),
+        ({"origins": {"https://app.example.com": 1}}, "origins"),
+        ({"timeout": "10"}, "timeout"),
+        ({"timeout": True}, "timeout"),
+        ({"timeout": float("nan")}, "timeout"),
+        ({"deadline": float("inf")}, "deadline"),
+        ({"deadline": 0}, "deadline"),
+        ({"deadline": -1}, "deadline"),
+    ],
+)
+def test_check_setup_type_checks_its_options_before_anything_is_sent(
+    arguments: dict[str, Any], field: str
+) -> None:
+    from byos.checker import check_fleet, check_setup  # noqa: PLC0415
+
+    sent: list[str] = []
+
+    def transport(method: str, url: str, **_: Any) -> Any:
+        sent.append(f"{method} {url}")
+        raise AssertionError("nothing may be sent")
+
+    with pytest.raises(InvalidInputError) as caught:
+        check_setup(destination("s3"), transport=transport, **arguments)
+    assert caught.value.field == field
+    with pytest.raises(InvalidInputError) as fleet:
+        check_fleet([destination("s3")], **arguments)
+    assert fleet.value.field == field
+    assert sent == []
+
+
+@pytest.mark.parametrize("concurrency", [0, -1, True, 2.0, "8"])
+def test_check_fleet_concurrency_is_a_whole_number(concurrency: object) -> None:
+    from byos.checker import check_fleet  # noqa: PLC0415
+
+    with pytest.raises(InvalidInputError, match=r"^concurrency: "):
+        check_fleet([destination("s3")], concurrency=concurrency)  # type: ignore[arg-type]
+
+
+def test_check_setup_needs_a_loaded_destination() -> None:
+    from byos.checker import check_setup  # noqa: PLC0415
+
+    with pytest.raises(InvalidInputError, match=r"^destination: is a dict, not a destination"):
+        check_setup({"provider": "s3"})  # type: ignore[arg-type]

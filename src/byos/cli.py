@@ -127,10 +127,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from byos.checker import check_setup  # noqa: PLC0415
     from byos.checker.render import print_report, report_json  # noqa: PLC0415
     from byos.config import check_origin  # noqa: PLC0415
+    from byos.option_types import require_seconds  # noqa: PLC0415
 
     for name in ("timeout", "deadline"):
-        if not getattr(args, name) > 0:
-            raise InvalidInputError(f"--{name}", "must be more than 0 seconds", f"pass --{name} 10")
+        require_seconds(f"--{name}", getattr(args, name))  # inf and nan too: a bound must bound
     if args.origin is not None:
         args.origin = [check_origin(origin, field="--origin") for origin in args.origin]
     if args.fleet:

@@ -6,7 +6,7 @@ truthy or falsy, so a type mistake can never turn a write-once upload into an ov
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -155,3 +155,58 @@ def _checked_metadata(metadata: object) -> dict[str, str]:
             )
         copied[name] = value
     return copied
+
+
+def require_seconds(field: str, value: object) -> float:
+    """Return ``value`` if it is a finite number of seconds above 0 (``bool`` is not a number here).
+
+    Raises:
+        InvalidInputError: A string, a bool, zero, a negative number, ``inf`` or ``nan``.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidInputError(
+            field, f"must be a number of seconds, not a {type_name(value)}", "pass e.g. 10"
+        )
+    if not 0 < value < _MAX_SECONDS:  # nan fails too
+        raise InvalidInputError(field, "must be more than 0 and finite", "pass e.g. 10")
+    return float(value)
+
+
+def require_origins(value: object) -> list[str] | None:
+    """Return ``value`` as a list of origin strings, or None; a single string is refused, not split up.
+
+    Raises:
+        InvalidInputError: A string, a mapping, or an item that is not a string.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
+        raise InvalidInputError(
+            "origins",
+            f"must be a list of origins, not a {type_name(value)}",
+            'pass ["https://app.example.com"]',
+        )
+    origins = list(value)
+    for origin in origins:
+        require_text("origins", origin)
+    return origins
+
+
+def check_run_options(
+    destination: object, origins: object, *, timeout: object, deadline: object, concurrency: object = 1
+) -> None:
+    """Type-check the options of a setup check (or a fleet's, with ``destination`` None).
+
+    Raises:
+        InvalidInputError: The first option of the wrong type, by name.
+    """
+    if destination is not None:
+        require_destination(destination)
+    require_origins(origins)
+    require_seconds("timeout", timeout)
+    require_seconds("deadline", deadline)
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise InvalidInputError("concurrency", "must be a whole number, 1 or more", "pass e.g. 8")
+
+
+_MAX_SECONDS = 7 * 86400.0  # a week: any longer bound is no bound

@@ -19,6 +19,7 @@ from byos.checker.context import CheckContext, DeadlineExceededError
 from byos.checker.outcome import Outcome, failed, passed, skipped
 from byos.errors import ByosError, CredentialsError, MissingExtraError, ProviderError, ProviderTimeoutError
 from byos.models import CheckResult, Report, Status
+from byos.option_types import check_run_options
 
 if TYPE_CHECKING:
     from byos.config import Destination
@@ -120,7 +121,12 @@ def check_setup(
     Returns:
         One result per check id, in :data:`CHECK_IDS` order (they run in :data:`RUN_ORDER`). Never raises
         for a failing check.
+
+    Raises:
+        InvalidInputError: An argument of the wrong type (a single string for ``origins``, a timeout that is
+            not a finite number of seconds above 0, …); nothing is sent.
     """
+    check_run_options(destination, origins, timeout=timeout, deadline=deadline)
     ctx = CheckContext(
         destination=destination,
         origins=list(destination.origins if origins is None else origins),
@@ -216,8 +222,13 @@ def check_fleet(
     ``origins`` overrides every destination's own browser origins for the CORS check (None: each its own).
     A destination still unfinished at its ``deadline`` is reported as failed ("deadline") and not waited
     for, so the whole fleet ends within ``(len(destinations) / concurrency + 1) * deadline`` seconds.
+
+    Raises:
+        InvalidInputError: An option of the wrong type (checked before anything starts).
     """
     from byos.checker.fleet import run_fleet  # noqa: PLC0415
+
+    check_run_options(None, origins, timeout=timeout, deadline=deadline, concurrency=concurrency)
 
     return run_fleet(
         destinations,
