@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from byos.planner import presign_upload
     from byos.plans import Step, UploadPlan
     from byos.policy import build_policy
+    from byos.transfer import UploadResult, upload_file
 
 __version__ = "0.1.0"
 _LAZY = {
@@ -34,6 +35,8 @@ _LAZY = {
     "UploadRequest": "byos.models",
     "UploadPlan": "byos.plans",
     "Step": "byos.plans",
+    "UploadResult": "byos.transfer",
+    "upload_file": "byos.transfer",
     "presign_upload": "byos.planner",
     "load_destination": "byos.config",
     "check_setup": "byos.checker",
@@ -65,10 +68,12 @@ __all__ = [
     "Step",
     "UploadPlan",
     "UploadRequest",
+    "UploadResult",
     "__version__",
     "build_policy",
     "check_setup",
     "load_destination",
     "presign_upload",
     "redact_url",
+    "upload_file",
 ]
