@@ -30,7 +30,7 @@ from typing import IO, TYPE_CHECKING, Any, cast
 from byos import http
 from byos.errors import InvalidInputError, ProviderError, ProviderTimeoutError
 from byos.option_types import require_bool, require_destination
-from byos.planner import Checksums, choose_part_size, presign_upload
+from byos.planner import Checksums, check_kind, choose_part_size, presign_upload
 from byos.plans import Kind, Step, UploadPlan
 
 if TYPE_CHECKING:
@@ -123,6 +123,7 @@ def upload_file(
     """
     require_destination(destination)
     require_bool("checksum", checksum)
+    check_kind(kind, import_id)
     if filename is None:
         filename = Path(source).name if isinstance(source, str | os.PathLike) else "upload"
     with _opened(source) as (file, start, size):
