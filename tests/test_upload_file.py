@@ -10,6 +10,7 @@ import base64
 import hashlib
 import io
 import os
+import tracemalloc
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -69,8 +70,14 @@ def test_azure_40_mib(azurite: Any, tmp_path: Path) -> None:
     container = azure_helpers.new_container(azurite)
     dest = azure_helpers.destination(azurite, container)
     path = _file(tmp_path, 40 * MIB)
-    result = byos.upload_file(dest, path)
+    tracemalloc.start()
+    try:
+        result = byos.upload_file(dest, path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
     assert result.parts == 5
+    assert peak < 2 * 8 * MIB + 4 * MIB, f"{peak} bytes at peak: more than two 8 MiB parts in memory"
     blob = azure_helpers.service(azurite).get_blob_client(container, result.key)
     assert _sha(blob.download_blob().readall()) == _sha(path.read_bytes()) == result.sha256
     md5 = hashlib.md5(path.read_bytes()).digest()  # noqa: S324  (Azure stores the MD5 byos sent)
