@@ -189,7 +189,14 @@ def test_azure_corruption_is_refused_and_nothing_is_committed(azurite: Any, tmp_
         )
         with pytest.raises(ProviderError, match="Md5Mismatch"):
             byos.upload_file(dest, path, part_size=256 * 1024)
-    assert list(azure_helpers.service(azurite).get_container_client(container).list_blobs()) == []
+    listing = azure_helpers.service(azurite).get_container_client(container)
+    assert list(listing.list_blobs()) == []
+    # The blocks that did arrive stay uncommitted: a create/write SAS cannot delete them, and Azure discards
+    # uncommitted blocks after 7 days. They are no object: nothing can read them.
+    pending = [blob.name for blob in listing.list_blobs(include=["uncommittedblobs"])]
+    assert len(pending) == 1
+    assert pending[0].startswith("imports/")
+    assert pending[0].endswith("-data.csv")
 
 
 # --- write-once, streams, bad input ---
