@@ -1,7 +1,7 @@
 """The ``byos`` command line: parse arguments, load settings, call the library, print, and exit.
 
-Exit codes: 0 success, 1 a setup check failed, 2 bad usage or configuration (one line on stderr,
-no traceback).
+Exit codes: 0 success, 1 a setup check failed, 2 bad usage or configuration, missing credentials included
+(one line on stderr, no traceback).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from byos import __version__, log_redaction
 from byos.display import clean, json_safe
-from byos.errors import ByosError, ConfigError, InvalidInputError
+from byos.errors import ByosError, ConfigError, InvalidInputError, MissingCredentialsError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -335,7 +335,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)
-    except (ConfigError, InvalidInputError) as exc:
+    except (ConfigError, InvalidInputError, MissingCredentialsError) as exc:
         _error(exc)
         return EXIT_USAGE
     except ByosError as exc:
