@@ -206,6 +206,8 @@ def _emit(report: Report, as_json: bool, out: Console) -> None:
 def _cmd_policy(args: argparse.Namespace) -> int:
     from byos.policy import build_policy  # noqa: PLC0415
 
+    if args.format == "terraform":
+        return _policy_terraform(args)
     documents = build_policy(
         _load(args.config),
         origins=args.origin,
@@ -219,6 +221,25 @@ def _cmd_policy(args: argparse.Namespace) -> int:
         _print_json(documents.to_dict())
     else:
         _write_text(documents.to_text())
+    return EXIT_OK
+
+
+def _policy_terraform(args: argparse.Namespace) -> int:
+    from byos.policy_terraform import terraform_files, write_terraform  # noqa: PLC0415
+
+    files = terraform_files(
+        _load(args.config),
+        origins=args.origin,
+        import_service_principal=args.principal,
+        multipart=not args.no_multipart,
+        metadata_names=args.metadata_name,
+    )
+    if args.write:
+        for path in write_terraform(files, args.write):
+            sys.stderr.write(f"wrote {clean(str(path))}\n")
+    else:
+        (config,) = files.values()
+        _print_json(config)
     return EXIT_OK
 
 
@@ -319,9 +340,16 @@ def _add_policy(commands: Any) -> None:  # noqa: ANN401  (argparse's subparsers 
         help="extra metadata name passed to presigns (repeatable)",
     )
     policy.add_argument(
-        "--format", choices=("text", "json"), default="text", help="Markdown (default) or JSON"
+        "--format",
+        choices=("text", "json", "terraform"),
+        default="text",
+        help="Markdown (default), JSON, or Terraform JSON (byos-PROVIDER.tf.json)",
     )
-    policy.add_argument("--write", metavar="DIR", help="also save each JSON document in DIR")
+    policy.add_argument(
+        "--write",
+        metavar="DIR",
+        help="also save each JSON document in DIR (terraform: only the .tf.json file)",
+    )
     policy.set_defaults(handler=_cmd_policy)
 
 
