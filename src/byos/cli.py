@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from byos.config import Destination
-    from byos.models import Report, UploadRequest
+    from byos.models import UploadRequest
 
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
@@ -135,6 +135,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
         args.origin = [check_origin(origin, field="--origin") for origin in args.origin]
     if args.fleet:
         return _check_fleet(args)
+    for name in ("output", "baseline", "fail_on_regression"):
+        if getattr(args, name):
+            flag = "--" + name.replace("_", "-")
+            raise InvalidInputError(flag, "works with --fleet only", "pass --fleet DIR")
     if not args.config:
         raise InvalidInputError("--config", "is required", "pass --config FILE or --fleet DIR")
     destination = _load(args.config)
@@ -159,48 +163,9 @@ def _check_exit(ok: bool) -> int:
 
 
 def _check_fleet(args: argparse.Namespace) -> int:
-    from rich.console import Console  # noqa: PLC0415
-    from rich.progress import Progress  # noqa: PLC0415
+    from byos.cli_fleet import check_fleet_command  # noqa: PLC0415
 
-    from byos.checker import check_fleet, config_failure  # noqa: PLC0415
-    from byos.checker.render import summary_line  # noqa: PLC0415
-    from byos.config import load_fleet  # noqa: PLC0415
-
-    loaded = load_fleet(args.fleet)
-    if not loaded:
-        raise InvalidInputError(
-            "--fleet", f"{args.fleet} holds no *.toml destinations", "point it at a folder"
-        )
-    reports = [config_failure(path.stem, item) for path, item in loaded if isinstance(item, ConfigError)]
-    destinations = [item for _, item in loaded if not isinstance(item, ConfigError)]
-    err = Console(stderr=True)
-    out = _console()
-    for report in reports:
-        _emit(report, args.json, out)
-    with Progress(console=err, transient=True, disable=args.json and not err.is_terminal) as progress:
-        task = progress.add_task("checking destinations", total=len(destinations))
-        for report in check_fleet(
-            destinations,
-            origins=args.origin,
-            concurrency=args.concurrency,
-            timeout=args.timeout,
-            deadline=args.deadline,
-        ):
-            reports.append(report)
-            progress.advance(task)
-            _emit(report, args.json, out)
-    err.print(summary_line(reports))
-    return _check_exit(all(r.strict_ok if args.strict else r.ok for r in reports))
-
-
-def _emit(report: Report, as_json: bool, out: Console) -> None:
-    from byos.checker.render import print_report, report_json  # noqa: PLC0415
-
-    if as_json:
-        sys.stdout.write(report_json(report) + "\n")
-        sys.stdout.flush()
-    else:
-        print_report(report, out)
+    return check_fleet_command(args, _console())
 
 
 def _cmd_policy(args: argparse.Namespace) -> int:
@@ -315,6 +280,19 @@ def _add_check(commands: Any) -> None:  # noqa: ANN401  (argparse's subparsers a
     check.add_argument("--concurrency", type=int, default=8, help="destinations checked at once (fleet)")
     check.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for one network call")
     check.add_argument("--deadline", type=float, default=60.0, help="seconds for a destination's whole check")
+    check.add_argument(
+        "--output", metavar="RUN.jsonl", help="fleet: also write the run's JSON lines to a file"
+    )
+    check.add_argument(
+        "--baseline",
+        metavar="LAST.jsonl",
+        help="fleet: compare with a run written by --output; mark what got worse",
+    )
+    check.add_argument(
+        "--fail-on-regression",
+        action="store_true",
+        help="with --baseline: exit 1 only when a check got worse (pass->warn/fail, warn->fail), else 0",
+    )
     check.set_defaults(handler=_cmd_check)
 
 
