@@ -7,6 +7,7 @@
 #                      it pins its own boto3, so it cannot share the project's .venv
 #
 # fake-gcs-server and moto come with the project's test dependencies (.venv), nothing to do here.
+# `scripts/install_tools.sh azurite` installs Azurite alone (what scripts/demo needs).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -57,4 +58,6 @@ install_localstack() {
 
 mkdir -p "$TOOLS"
 install_azurite
-install_localstack
+if [[ "${1:-all}" != "azurite" ]]; then
+    install_localstack
+fi
