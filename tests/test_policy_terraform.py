@@ -1,8 +1,9 @@
 """`byos policy --format terraform`: Terraform JSON with the text output's content, in the documented shape.
 
-No `terraform` or `tofu` binary can be installed from the package registries this project uses (none is
-packaged for Debian, PyPI or npm; the PyPI wrappers download the binary at run time), and `terraform
-validate` would need the provider plugins from the Terraform registry as well. So the files are checked for
+No `terraform` or `tofu` binary can be installed from the package registries this project uses (Debian has
+no package of either, npm's `terraform` is unrelated, PyPI has wrappers that download the binary at run time
+and a 2019 build of 0.11), and `terraform validate` would need the provider plugins from the Terraform
+registry as well. So the files are checked for
 shape against each resource's documented arguments, as the providers' reference pages list them
 (hashicorp/terraform-provider-aws `website/docs/r/*.html.markdown`, hashicorp/terraform-provider-google and
 hashicorp/terraform-provider-azurerm likewise, Azure/terraform-provider-azapi
