@@ -173,6 +173,27 @@ def test_templates_that_would_fail_on_a_later_presign_are_refused_at_load(
 
 
 @pytest.mark.parametrize(
+    "template",
+    [
+        "{prefix}{upload_id}/{ext}",
+        "{prefix}{upload_id}.{ext}",
+        "{prefix}{upload_id}/{ext}/{filename}",
+        "{prefix}{upload_id}/{ext}/{stem}",
+    ],
+)
+def test_the_empty_extension_hints_followed_either_way_are_accepted(template: str) -> None:
+    error = _refusal(raw_key_template=template)
+    assert error.fix.startswith(
+        "files without an extension leave {ext} empty: use {filename} instead of {ext}"
+    )
+    for followed in (template.replace("{ext}", "{filename}"), template.replace("{ext}", "{ext}x")):
+        destination = _load(raw_key_template=followed)
+        layout = KeyLayout.from_destination(destination)  # type: ignore[arg-type]
+        for name in ("data", "report.csv", "x" * 300):
+            assert key_problems(layout.raw_key(name)) == []
+
+
+@pytest.mark.parametrize(
     "settings",
     [
         {"probe_prefix": "2026x/", "raw_key_template": "{prefix}{yyyy}/{upload_id}-{filename}"},

@@ -96,12 +96,14 @@ def worst_case_problem(template: str, prefix: str, tenant: str | None) -> Templa
         if "//" in key:
             return TemplateProblem(
                 f"renders '//' (an empty folder){case}",
-                "put {ext} and {stem} only next to fixed text that is never empty, or use {filename}",
+                "files without an extension leave {ext} empty: use {filename} instead of {ext}, or put fixed "
+                "text right after {ext}",
             )
         if key.endswith((".", "/")):
             return TemplateProblem(
                 f"renders a key ending with a dot or slash{case}, which Azure refuses",
-                "end the template with {filename} or {stem} (files without an extension leave {ext} empty)",
+                "files without an extension leave {ext} empty: use {filename} instead of {ext}, or put fixed "
+                "text right after {ext}",
             )
         problems = keys.key_problems(key)
         if problems:
