@@ -139,6 +139,25 @@ def test_cli_refuses_a_bad_baseline_with_exit_2_before_checking(
     assert not (tmp_path / "run.jsonl").exists()
 
 
+def test_a_fleet_whose_files_share_a_name_cannot_be_kept_for_comparison(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "fleet"
+    folder.mkdir()
+    for file in ("a.toml", "b.toml"):
+        (folder / file).write_text(
+            'provider = "s3"\nname = "acme"\nbucket = "acme-imports"\nregion = "eu-west-1"\n'
+        )
+    code = main(["check", "--fleet", str(folder), "--output", str(tmp_path / "run.jsonl")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err == (
+        "byos: error: --fleet: two files name the destination 'acme', so runs cannot be compared; give each "
+        "destination its own name (or file name)\n"
+    )
+    assert not (tmp_path / "run.jsonl").exists()
+
+
 @pytest.mark.parametrize(
     "arguments",
     [

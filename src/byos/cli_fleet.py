@@ -23,25 +23,42 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
-    from byos.checker.drift import Drift
+    from byos.checker.drift import Drift, Statuses
     from byos.models import Report, Status
 
 
 def check_fleet_command(args: argparse.Namespace, out: Console) -> int:
     """Run ``byos check --fleet`` with its drift options; return the exit code."""
     from rich.console import Console  # noqa: PLC0415
-    from rich.progress import Progress  # noqa: PLC0415
 
-    from byos.checker import check_fleet, config_failure  # noqa: PLC0415
-    from byos.checker.drift import compare, read_baseline, write_run  # noqa: PLC0415
+    from byos.checker.drift import read_baseline, write_run  # noqa: PLC0415
     from byos.checker.render import report_json, summary_line  # noqa: PLC0415
-    from byos.config import load_fleet  # noqa: PLC0415
 
     if args.fail_on_regression and not args.baseline:
         raise InvalidInputError("--fail-on-regression", "needs --baseline", "pass --baseline LAST.jsonl")
     baseline = read_baseline(args.baseline) if args.baseline else None  # refused before anything runs
     if args.output:
         _check_output_folder(args.output)
+    err = Console(stderr=True)
+    reports = _run(args, out, err, streaming=baseline is None)
+    if args.output:
+        write_run(args.output, (report_json(report) for report in reports))
+    regressed = False
+    if baseline is not None:
+        regressed = _show_drift(args, baseline, reports, out, err)
+    err.print(summary_line(reports), markup=False, highlight=False)
+    if args.fail_on_regression:
+        return 1 if regressed else 0
+    return 0 if all(r.strict_ok if args.strict else r.ok for r in reports) else 1
+
+
+def _run(args: argparse.Namespace, out: Console, err: Console, *, streaming: bool) -> list[Report]:
+    """Load and check the fleet; print each report as it completes when ``streaming``; return them sorted."""
+    from rich.progress import Progress  # noqa: PLC0415
+
+    from byos.checker import check_fleet, config_failure  # noqa: PLC0415
+    from byos.config import load_fleet  # noqa: PLC0415
+
     loaded = load_fleet(args.fleet)
     if not loaded:
         raise InvalidInputError(
@@ -49,8 +66,8 @@ def check_fleet_command(args: argparse.Namespace, out: Console) -> int:
         )
     reports = [config_failure(path.stem, item) for path, item in loaded if isinstance(item, ConfigError)]
     destinations = [item for _, item in loaded if not isinstance(item, ConfigError)]
-    err = Console(stderr=True)
-    streaming = baseline is None
+    if args.baseline or args.output:
+        _refuse_shared_names([r.destination for r in reports] + [d.label for d in destinations])
     if streaming:
         for report in reports:
             emit(report, args.json, out)
@@ -67,27 +84,39 @@ def check_fleet_command(args: argparse.Namespace, out: Console) -> int:
             progress.advance(task)
             if streaming:
                 emit(report, args.json, out)
-    reports.sort(key=lambda r: r.destination)
-    if args.output:
-        write_run(args.output, (report_json(report) for report in reports))
-    if baseline is not None:
-        drift = compare(baseline, reports)
-        _print_drift(drift, args.baseline, err if args.json else out)
-        appeared = set(drift.appeared)
-        for report in reports:
-            emit(
-                report,
-                args.json,
-                out,
-                drift.marks.get(report.destination, {}),
-                report.destination in appeared,
+    return sorted(reports, key=lambda r: r.destination)
+
+
+def _show_drift(
+    args: argparse.Namespace,
+    baseline: Mapping[str, Statuses],
+    reports: list[Report],
+    out: Console,
+    err: Console,
+) -> bool:
+    """Print the drift summary first, then every report with its marks; return whether something regressed."""
+    from byos.checker.drift import compare  # noqa: PLC0415
+
+    drift = compare(baseline, reports)
+    _print_drift(drift, args.baseline, err if args.json else out)
+    appeared = set(drift.appeared)
+    for report in reports:
+        marks = drift.marks.get(report.destination, {})
+        emit(report, args.json, out, marks, report.destination in appeared)
+    return drift.regressed
+
+
+def _refuse_shared_names(names: list[str]) -> None:
+    """Runs are compared by destination name: two files naming the same destination cannot be told apart."""
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise InvalidInputError(
+                "--fleet",
+                f"two files name the destination {clean(name)!r}, so runs cannot be compared",
+                "give each destination its own name (or file name)",
             )
-        err.print(summary_line(reports), markup=False, highlight=False)
-        if args.fail_on_regression:
-            return 1 if drift.regressed else 0
-    else:
-        err.print(summary_line(reports), markup=False, highlight=False)
-    return 0 if all(r.strict_ok if args.strict else r.ok for r in reports) else 1
+        seen.add(name)
 
 
 def _check_output_folder(path: str) -> None:
