@@ -7,7 +7,6 @@
 #                      it pins its own boto3, so it cannot share the project's .venv
 #
 # fake-gcs-server and moto come with the project's test dependencies (.venv), nothing to do here.
-# `scripts/install_tools.sh azurite` installs Azurite alone (what scripts/demo needs).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -38,6 +37,12 @@ install_azurite() {
         "azurite@$AZURITE_VERSION"
 }
 
+if [[ "${1:-}" == "azurite" ]]; then  # `scripts/install_tools.sh azurite`: Azurite alone, for scripts/demo
+    mkdir -p "$TOOLS"
+    install_azurite
+    exit 0
+fi
+
 install_localstack() {
     local venv="$TOOLS/localstack"
     local stamp="$venv/.byos-requirements"
@@ -58,6 +63,4 @@ install_localstack() {
 
 mkdir -p "$TOOLS"
 install_azurite
-if [[ "${1:-all}" != "azurite" ]]; then
-    install_localstack
-fi
+install_localstack

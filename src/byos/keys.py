@@ -330,15 +330,6 @@ def check_template(template: str, *, raw: bool = False) -> str:
     return template
 
 
-def _named(template: str, field: str, *, raw: bool = False) -> str:
-    """``check_template``, its error naming the setting (``raw_key_template``…) rather than "template"."""
-    try:
-        return check_template(template, raw=raw)
-    except ConfigError as exc:
-        error = ConfigError(field, exc.problem, exc.fix)
-    raise error
-
-
 def _sample_values() -> dict[str, str]:
     return {
         "prefix": "p/",
@@ -357,6 +348,50 @@ def _sample_values() -> dict[str, str]:
 
 def _render(template: str, values: dict[str, str]) -> str:
     return template.format_map(values)
+
+
+def _named(template: str, field: str, *, raw: bool = False) -> str:
+    """``check_template``, its error naming the setting (``raw_key_template``…) rather than "template"."""
+    try:
+        return check_template(template, raw=raw)
+    except ConfigError as exc:
+        error = ConfigError(field, exc.problem, exc.fix)
+    raise error
+
+
+def _check_worst_cases(layout: KeyLayout) -> None:
+    """Refuse a layout that would fail later for some file name, date or id (see byos.key_templates)."""
+    if layout.tenant is not None:
+        check_tenant(layout.tenant)
+    from byos.key_templates import may_enter, worst_case_problem  # noqa: PLC0415  (imports this module)
+
+    for name, template in (
+        ("raw_key_template", layout.raw_template),
+        ("result_key_template", layout.result_template),
+    ):
+        found = worst_case_problem(template, layout.prefix, layout.tenant)
+        if found is not None:
+            raise ConfigError(name, found.problem, found.fix)
+    if may_enter(layout.raw_template, layout.prefix, layout.tenant, layout.probe_folder):
+        # Name the setting that was changed from its default: the one to fix.
+        if layout.probe_prefix == DEFAULT_PROBE_PREFIX:
+            raise ConfigError(
+                "raw_key_template",
+                f"puts uploads in the probe folder {layout.probe_folder!r}",
+                f"keep {layout.probe_prefix!r} for probes only",
+            )
+        raise ConfigError(
+            "probe_prefix",
+            f"{layout.probe_prefix!r} is a probe folder some upload keys fall into (by date or upload id)",
+            f"name a folder no upload key can start with, like {DEFAULT_PROBE_PREFIX!r}",
+        )
+    probe_problems = key_problems(f"{layout.probe_folder}probe-{uuid.UUID(int=0)}.csv")
+    if probe_problems:
+        raise ConfigError(
+            "probe_prefix",
+            f"with prefix {layout.prefix!r} gives probe keys that {probe_problems[0]}",
+            "rename it",
+        )
 
 
 # --- layout ---
@@ -404,46 +439,21 @@ class KeyLayout:
     def __post_init__(self) -> None:
         check_prefix(self.prefix)
         check_prefix(self.probe_prefix, "probe_prefix")
-        if self.tenant is not None:
-            check_tenant(self.tenant)
         raw_fields = frozenset(template_fields(_named(self.raw_template, "raw_key_template", raw=True)))
         result_fields = frozenset(template_fields(_named(self.result_template, "result_key_template")))
-        self._check_worst_cases()
+        _check_worst_cases(self)
+        sample_values = {**_sample_values(), "prefix": self.prefix, "tenant": self.tenant or "t"}
+        if _render(self.raw_template, sample_values).startswith(self.prefix + self.probe_prefix):
+            raise ConfigError(
+                "raw_key_template",
+                "puts uploads in the probe folder",
+                f"keep {self.probe_prefix!r} for probes only",
+            )
         object.__setattr__(
             self, "_fields", {self.raw_template: raw_fields, self.result_template: result_fields}
         )
-
-    def _check_worst_cases(self) -> None:
-        """Refuse a layout that would fail later for some file name, date or id (see byos.key_templates)."""
-        from byos.key_templates import may_enter, worst_case_problem  # noqa: PLC0415  (imports this module)
-
-        for name, template in (
-            ("raw_key_template", self.raw_template),
-            ("result_key_template", self.result_template),
-        ):
-            found = worst_case_problem(template, self.prefix, self.tenant)
-            if found is not None:
-                raise ConfigError(name, found.problem, found.fix)
-        if may_enter(self.raw_template, self.prefix, self.tenant, self.probe_folder):
-            # Name the setting that was changed from its default: the one to fix.
-            if self.probe_prefix == DEFAULT_PROBE_PREFIX:
-                raise ConfigError(
-                    "raw_key_template",
-                    f"puts uploads in the probe folder {self.probe_folder!r}",
-                    f"keep {self.probe_prefix!r} for probes only",
-                )
-            raise ConfigError(
-                "probe_prefix",
-                f"{self.probe_prefix!r} is a probe folder some upload keys fall into (by date or upload id)",
-                f"name a folder no upload key can start with, like {DEFAULT_PROBE_PREFIX!r}",
-            )
-        probe_problems = key_problems(f"{self.probe_folder}probe-{uuid.UUID(int=0)}.csv")
-        if probe_problems:
-            raise ConfigError(
-                "probe_prefix",
-                f"with prefix {self.prefix!r} gives probe keys that {probe_problems[0]}",
-                "rename it",
-            )
+        if self.tenant is not None:
+            check_tenant(self.tenant)
 
     @classmethod
     def from_destination(cls, destination: _LayoutSettings) -> KeyLayout:
