@@ -178,6 +178,7 @@ AZURE_UNKNOWN = {"provider": "azure", "account_name": "acmeimports", "container"
 CASES: dict[str, tuple[dict[str, Any], str | None]] = {
     "s3-role": (S3_ROLE, IMPORTER),
     "s3-keys": (S3_KEYS, None),
+    "s3-compatible": ({**S3_KEYS, "endpoint_url": "https://storage.example.com"}, None),
     "gcs-keyless": (GCS_KEYLESS, "runner@acme-ops.iam.gserviceaccount.com"),
     "gcs-hmac": (GCS_HMAC, None),
     "azure": (AZURE, None),
@@ -359,6 +360,13 @@ def test_the_trust_policy_names_the_external_id_and_the_role_keeps_its_path() ->
         "Statement"
     ][0]
     assert trust["Condition"]["StringEquals"]["sts:ExternalId"] == "${var.external_id}"
+
+
+def test_an_s3_compatible_endpoint_is_called_out() -> None:
+    _, config = _config("s3-compatible")
+    assert "https://storage.example.com" in config["provider"]["aws"]["//"]
+    _, aws = _config("s3-keys")
+    assert "//" not in aws["provider"]["aws"]
 
 
 def test_the_gcs_bucket_is_imported_and_never_destroyed() -> None:

@@ -215,6 +215,11 @@ def _s3(dest: S3Destination, documents: PolicyDocuments) -> dict[str, Any]:
             }
         }
     provider: dict[str, Any] = {"region": dest.region}
+    if dest.endpoint_url is not None:
+        provider["//"] = (
+            f"endpoint_url is {dest.endpoint_url}: these documents are written for AWS; an S3-compatible "
+            "store may use its own permission model"
+        )
     return {
         "terraform": _required(aws=("hashicorp/aws", ">= 5.0")),
         "provider": {"aws": provider},
@@ -264,6 +269,10 @@ def _gcs(dest: GCSDestination, documents: PolicyDocuments) -> dict[str, Any]:
         },
         "google_storage_bucket": {
             "byos": {
+                "//": (
+                    "the existing bucket, imported (see the import block) for its cors block and uniform "
+                    "bucket-level access; review the plan: Terraform now manages its other settings too"
+                ),
                 "name": dest.bucket,
                 "location": dest.location,
                 "uniform_bucket_level_access": True,
