@@ -201,6 +201,8 @@ def _run_one(
     started = time.monotonic()
     if status.get("credentials") is Status.FAIL and check_id in _NEEDS_CREDENTIALS:
         outcome = skipped("skipped: the credentials did not work")
+    elif check_id == "lifetime" and status.get("credentials") not in (Status.PASS, Status.WARN):
+        outcome = skipped("skipped: no credentials were obtained, so there is no lifetime to compare")
     elif status.get("bucket.exists") is Status.FAIL and check_id in _NEEDS_BUCKET:
         outcome = skipped("skipped: the bucket is missing or unreachable")
     elif ctx.remaining() <= 0 and check_id not in _OFFLINE:
