@@ -22,7 +22,7 @@ import pytest
 from byos.cli import main
 from byos.config import Destination, destination_from_dict
 from byos.policy import build_policy
-from byos.policy_terraform import terraform_config, terraform_files
+from byos.policy.terraform import terraform_config, terraform_files
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -212,7 +212,7 @@ def _cmd_policy(args: argparse.Namespace) -> int:
 
 
 def _policy_terraform(args: argparse.Namespace) -> int:
-    from byos.policy_terraform import terraform_files, write_terraform  # noqa: PLC0415
+    from byos.policy.terraform import terraform_files, write_terraform  # noqa: PLC0415
 
     files = terraform_files(
         _load(args.config),
