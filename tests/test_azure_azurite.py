@@ -19,7 +19,7 @@ import requests
 from azure.storage.blob import BlobServiceClient, ContainerClient
 
 from byos.models import UploadOptions
-from byos.providers import azure
+from byos.providers import azure, azure_entra
 from byos.uploads import presign_upload
 from tests.azure_helpers import (
     OAuthAzurite,
@@ -207,7 +207,7 @@ def oauth_azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OAuthAzu
 @pytest.fixture
 def delegated(oauth_azurite: OAuthAzurite, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """A destination without an account key on HTTPS Azurite, signing with a delegation key fetched there."""
-    monkeypatch.setattr(azure, "token_credential", lambda _destination: UnsignedToken())
+    monkeypatch.setattr(azure_entra, "token_credential", lambda _destination: UnsignedToken())
     monkeypatch.setenv("SSL_CERT_FILE", str(oauth_azurite.cert_path))  # byos's own key fetch trusts it
     client = BlobServiceClient(
         oauth_azurite.https_endpoint,

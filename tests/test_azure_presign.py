@@ -23,7 +23,7 @@ from azure.core.exceptions import (
 from byos.config import AzureDestination, destination_from_dict
 from byos.errors import ConfigError, CredentialsError, InvalidInputError, ProviderError, ProviderTimeoutError
 from byos.models import UploadOptions
-from byos.providers import azure
+from byos.providers import azure, azure_delegation, azure_entra
 from byos.signing.sas import UserDelegationKey
 from byos.uploads import presign_upload
 from tests.sas_verifier import StoredPolicy, verify_blob_sas
@@ -104,8 +104,8 @@ class FakeKeys:
 @pytest.fixture
 def fake_keys(monkeypatch: pytest.MonkeyPatch) -> FakeKeys:
     keys = FakeKeys()
-    monkeypatch.setattr(azure, "fetch_delegation_key", keys)
-    monkeypatch.setattr(azure, "token_credential", lambda _destination: object())
+    monkeypatch.setattr(azure_delegation, "fetch_delegation_key", keys)
+    monkeypatch.setattr(azure_entra, "token_credential", lambda _destination: object())
     return keys
 
 
@@ -409,7 +409,7 @@ def test_credential_kinds(monkeypatch: pytest.MonkeyPatch) -> None:
     assert isinstance(azure.token_credential(delegated(client_id="3" * 8)), DefaultAzureCredential)
     with pytest.raises(CredentialsError, match=r"^tenant_id/client_id: azure-identity refused them"):
         azure.token_credential(delegated(tenant_id="not a tenant!", client_id="c", client_secret=SECRET))
-    monkeypatch.setattr(azure, "fetch_delegation_key", FakeKeys())
+    monkeypatch.setattr(azure_delegation, "fetch_delegation_key", FakeKeys())
     signing = azure.resolve_signing(principal)
     assert (
         signing.describe() == "user delegation SAS as service principal 33333333-3333-3333-3333-333333333333"
@@ -423,7 +423,7 @@ class _RefusingCredential:
 
 
 def test_token_failure_becomes_one_line_credentials_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(azure, "token_credential", lambda _destination: _RefusingCredential())
+    monkeypatch.setattr(azure_entra, "token_credential", lambda _destination: _RefusingCredential())
     with refusing_port() as port:
         target = delegated(
             account_name="devstoreaccount1", endpoint_url=f"https://127.0.0.1:{port}/devstoreaccount1"
@@ -439,7 +439,7 @@ def test_token_failure_becomes_one_line_credentials_error(monkeypatch: pytest.Mo
 def test_unreachable_endpoint_becomes_provider_error(monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.azure_helpers import UnsignedToken  # noqa: PLC0415
 
-    monkeypatch.setattr(azure, "token_credential", lambda _destination, **_options: UnsignedToken())
+    monkeypatch.setattr(azure_entra, "token_credential", lambda _destination, **_options: UnsignedToken())
     with refusing_port() as port:
         target = delegated(
             account_name="devstoreaccount1", endpoint_url=f"https://127.0.0.1:{port}/devstoreaccount1"
@@ -478,7 +478,7 @@ def _http_error(status: int, code: str) -> HttpResponseError:
     ],
 )
 def test_sdk_errors_are_translated(error: Exception, kind: type[Exception], start: str) -> None:
-    translated = azure._translate(error, "op")
+    translated = azure_entra._translate(error, "op")
     assert type(translated) is kind
     assert str(translated).startswith(start)
     assert KEY not in str(translated)

@@ -17,7 +17,7 @@ from byos.checker.common import probe_request
 from byos.checker.context import CheckContext
 from byos.config import AzureDestination
 from byos.models import Report, Status
-from byos.providers import azure
+from byos.providers import azure, azure_entra, azure_requests
 from tests.azure_helpers import (
     ManagementStub,
     OAuthAzurite,
@@ -223,8 +223,8 @@ def test_anonymously_readable_container_fails_public_access(azurite: AzuriteServ
 def management(monkeypatch: pytest.MonkeyPatch) -> Iterator[ManagementStub]:
     stub = ManagementStub(accounts={})
     with stub.running():
-        monkeypatch.setattr(azure, "MANAGEMENT_ENDPOINT", stub.endpoint)
-        monkeypatch.setattr(azure, "token_credential", lambda _destination, **_options: UnsignedToken())
+        monkeypatch.setattr(azure_requests, "MANAGEMENT_ENDPOINT", stub.endpoint)
+        monkeypatch.setattr(azure_entra, "token_credential", lambda _destination, **_options: UnsignedToken())
         yield stub
 
 
@@ -323,7 +323,7 @@ def oauth_azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OAuthAzu
 def test_user_delegation_is_proven_and_roles_are_tried(
     oauth_azurite: OAuthAzurite, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(azure, "token_credential", lambda _destination, **_options: UnsignedToken())
+    monkeypatch.setattr(azure_entra, "token_credential", lambda _destination, **_options: UnsignedToken())
     monkeypatch.setenv("SSL_CERT_FILE", str(oauth_azurite.cert_path))  # the checker's own HTTPS calls
     name = f"byos-{uuid.uuid4().hex[:12]}"
     BlobServiceClient(

@@ -239,7 +239,12 @@ class EntraToken:
 def test_hostile_credential_endpoints_cannot_hold_a_check(
     provider: str, name: str, monkeypatch: pytest.MonkeyPatch, loopback_cert: tuple[Path, Path]
 ) -> None:
-    from byos.providers import azure, gcs, s3  # noqa: PLC0415
+    from byos.providers import (  # noqa: PLC0415
+        azure,
+        azure_entra,
+        gcs,
+        s3,
+    )
 
     tls = provider == "azure-delegation"
     with HostileServer(BEHAVIOURS[name], loopback_cert if tls else None) as server:
@@ -274,7 +279,7 @@ def test_hostile_credential_endpoints_cannot_hold_a_check(
             )
         else:
             monkeypatch.setenv("SSL_CERT_FILE", str(loopback_cert[0]))
-            monkeypatch.setattr(azure, "token_credential", lambda *_a, **_k: EntraToken())
+            monkeypatch.setattr(azure_entra, "token_credential", lambda *_a, **_k: EntraToken())
             azure.clear_caches()
             destination = destination_from_dict(
                 {

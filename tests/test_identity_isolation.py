@@ -22,7 +22,7 @@ from byos.checker import check_setup
 from byos.config import Destination, S3Destination, destination_from_dict
 from byos.errors import CredentialsError
 from byos.models import Report, Status
-from byos.providers import azure, gcs
+from byos.providers import azure, azure_entra, gcs
 from byos.providers import s3 as s3_provider
 from byos.uploads import presign_upload
 from tests.conftest import FAKE_DNS
@@ -211,7 +211,7 @@ class ServiceEntraToken:
 def test_azure_entra_tokens_never_go_to_a_tenant_endpoint(
     recorder: RecordingServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(azure, "token_credential", lambda *_a, **_k: ServiceEntraToken())
+    monkeypatch.setattr(azure_entra, "token_credential", lambda *_a, **_k: ServiceEntraToken())
     azure.clear_caches()
     values = {
         "provider": "azure",

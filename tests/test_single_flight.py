@@ -13,7 +13,7 @@ import pytest
 from byos import http
 from byos.config import S3Destination, destination_from_dict
 from byos.errors import ProviderTimeoutError
-from byos.providers import azure, gcs
+from byos.providers import azure, azure_entra, gcs
 from byos.providers import s3 as s3_provider
 from byos.uploads import presign_upload
 from tests.servers import MotoServer
@@ -119,7 +119,7 @@ def test_32_concurrent_presigns_fetch_one_user_delegation_key(
     server = start_oauth_azurite(tmp_path)
     try:
         monkeypatch.setenv("SSL_CERT_FILE", str(server.cert_path))
-        monkeypatch.setattr(azure, "token_credential", lambda *_a, **_k: UnsignedToken())
+        monkeypatch.setattr(azure_entra, "token_credential", lambda *_a, **_k: UnsignedToken())
         calls: list[str] = []
         real_send = http.send
 
