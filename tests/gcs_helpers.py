@@ -26,7 +26,7 @@ from google.oauth2.credentials import Credentials as UserCredentials
 
 from byos.config import GCSDestination, destination_from_dict
 from byos.models import UploadRequest
-from byos.providers import gcs
+from byos.providers import gcs_sign_blob
 from tests.goog4_verifier import private_key_of, service_account_info
 
 HMAC_ACCESS_ID = "GOOG1EBYOSTESTHMACACCESSID0123456789ABCDEFGHIJKLMNOPQRSTU"
@@ -217,5 +217,5 @@ def keyless(
         monkeypatch.setattr(google.auth, "default", lambda **_: (credentials, None))
     else:
         monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(iam.authorized_user_file(directory)))
-    monkeypatch.setattr(gcs, "IAM_CREDENTIALS_ENDPOINT", iam.endpoint)
+    monkeypatch.setattr(gcs_sign_blob, "IAM_CREDENTIALS_ENDPOINT", iam.endpoint)
     return destination(service_account_email=iam.email, **settings)

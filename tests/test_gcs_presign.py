@@ -22,7 +22,7 @@ from google.oauth2 import service_account
 from byos.errors import ConfigError, CredentialsError, InvalidInputError, MissingExtraError
 from byos.keys import metadata_filename
 from byos.models import UploadOptions
-from byos.providers import gcs
+from byos.providers import gcs, gcs_sign_blob
 from byos.uploads import presign_upload
 from tests.gcs_helpers import HMAC_ACCESS_ID, HMAC_SECRET, destination, fake_iam, keyless, write_key_file
 from tests.goog4_verifier import (
@@ -445,7 +445,7 @@ def test_default_service_account_signs_through_sign_blob_as_itself(monkeypatch: 
         credentials = iam.credentials()
         credentials.service_account_email = iam.email  # what metadata-server credentials carry
         monkeypatch.setattr(google.auth, "default", lambda **_: (credentials, None))
-        monkeypatch.setattr(gcs, "IAM_CREDENTIALS_ENDPOINT", iam.endpoint)
+        monkeypatch.setattr(gcs_sign_blob, "IAM_CREDENTIALS_ENDPOINT", iam.endpoint)
         request = presign_upload(destination(), "a.csv", now=NOW)
         assert len(iam.sign_calls) == 1
     signing = gcs.resolve_signing(destination())
@@ -500,7 +500,8 @@ def test_refused_token_exchange_is_a_credentials_error(
 def test_unreachable_iam_api_is_a_credentials_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     with fake_iam() as iam:
         configured = keyless(monkeypatch, tmp_path, iam)
-        monkeypatch.setattr(gcs, "IAM_CREDENTIALS_ENDPOINT", "http://127.0.0.1:9")  # discard port: refused
+        # the discard port: refused
+        monkeypatch.setattr(gcs_sign_blob, "IAM_CREDENTIALS_ENDPOINT", "http://127.0.0.1:9")
         with pytest.raises(CredentialsError, match="could not be reached; allow HTTPS to iamcredentials"):
             presign_upload(configured, "a.csv")
 

@@ -243,6 +243,8 @@ def test_hostile_credential_endpoints_cannot_hold_a_check(
         azure,
         azure_entra,
         gcs,
+        gcs_sign_blob,
+        gcs_signing,
         s3,
     )
 
@@ -264,8 +266,8 @@ def test_hostile_credential_endpoints_cannot_hold_a_check(
                 env=False,
             )
         elif provider == "gcs-signblob":
-            monkeypatch.setattr(gcs, "IAM_CREDENTIALS_ENDPOINT", server.endpoint)
-            monkeypatch.setattr(gcs, "_default_credentials", lambda **_: ServiceAdc())
+            monkeypatch.setattr(gcs_sign_blob, "IAM_CREDENTIALS_ENDPOINT", server.endpoint)
+            monkeypatch.setattr(gcs_signing, "_default_credentials", lambda **_: ServiceAdc())
             gcs.clear_signer_cache()
             destination = destination_from_dict(
                 {

@@ -22,7 +22,7 @@ from byos.checker import check_setup
 from byos.config import Destination, S3Destination, destination_from_dict
 from byos.errors import CredentialsError
 from byos.models import Report, Status
-from byos.providers import azure, azure_entra, gcs
+from byos.providers import azure, azure_entra, gcs, gcs_signing
 from byos.providers import s3 as s3_provider
 from byos.uploads import presign_upload
 from tests.conftest import FAKE_DNS
@@ -152,7 +152,7 @@ class ServiceAdc:
 
 @pytest.fixture
 def service_adc(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(gcs, "_default_credentials", lambda **_: ServiceAdc())
+    monkeypatch.setattr(gcs_signing, "_default_credentials", lambda **_: ServiceAdc())
     gcs.clear_signer_cache()
 
 
