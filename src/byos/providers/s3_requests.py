@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from byos import http
-from byos.providers.s3 import AwsCredentials, owner_headers, signer_for
+from byos.providers.s3_credentials import AwsCredentials, owner_headers, signer_for
 
 if TYPE_CHECKING:
     from byos.config import S3Destination
