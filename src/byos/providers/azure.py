@@ -34,6 +34,10 @@ uploads (:func:`start_block_upload`) need write permission (``cw``) for Put Bloc
 replace an existing blob with a plain Put Blob; write-once then rests on the client sending the returned
 ``If-None-Match: *`` with Put Block List, and on the blob name being fresh (a new upload id). Keep
 block-upload lifetimes short.
+
+The parts: ``azure_entra`` (the destination check, Microsoft Entra credentials), ``azure_delegation``
+(signing modes, delegation keys), ``azure_presign`` (Put Blob), ``azure_blocks`` (block uploads) and
+``azure_requests`` (the setup checker's requests); this module names them all.
 """
 
 from __future__ import annotations

@@ -19,6 +19,9 @@ URI in ``Location``; the browser then sends the file there with ``PUT`` in chunk
 the last), each with ``Content-Range: bytes FIRST-LAST/TOTAL`` (``*`` for an unknown total), getting ``308``
 until the last chunk (``200``/``201``). The session URI needs no signature, works for one week and writes
 only that one object: treat it as a secret.
+
+The parts: ``gcs_signing`` (signing modes), ``gcs_sign_blob`` (access tokens, ``signBlob``), ``gcs_urls``
+(endpoints, the setup checker's signed URLs) and ``gcs_presign`` (uploads); this module names them all.
 """
 
 from __future__ import annotations

@@ -9,6 +9,10 @@ credentials are cached, refreshed single-flight five minutes before they expire,
 Multipart uploads are created, completed and aborted server side with short-lived presigned requests sent
 over plain HTTP: ``CreateMultipartUpload`` and ``CompleteMultipartUpload`` need only ``s3:PutObject``,
 ``AbortMultipartUpload`` needs ``s3:AbortMultipartUpload``.
+
+The parts: ``s3_credentials`` (credentials and signers), ``s3_presign`` (PUT and POST) and
+``s3_multipart`` (multipart uploads); this module names them all. ``s3_requests`` holds the setup checker's
+header-signed calls.
 """
 
 from __future__ import annotations
