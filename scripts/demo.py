@@ -57,6 +57,7 @@ SAMPLE = b"id,name,email\n1,Ada Lovelace,ada@example.com\n2,Grace Hopper,grace@e
 NOT_PROVABLE_HERE = {
     "least_privilege": Status.WARN,  # the account key is Azurite's only credential without Microsoft Entra ID
     "bucket.region": Status.SKIP,  # Azure names an account's region only in the management API
+    "bucket.owner": Status.SKIP,  # an S3 check: an Azure container cannot be taken over by another account
 }
 
 
@@ -242,8 +243,9 @@ def main() -> int:
                 "[dim]Azurite proves the SAS, its permissions, CORS and anonymous access, so these passes "
                 "are real. Two checks need what only Azure has: least_privilege warns because the account "
                 "key (Azurite's only credential without Microsoft Entra ID) controls the whole account, and "
-                "bucket.region is skipped (Azure names regions only in its management API). On Azure, with "
-                "user delegation and the role `byos policy` prints, least_privilege passes.[/]"
+                "bucket.region is skipped (Azure names regions only in its management API); bucket.owner is "
+                "skipped as an S3-only check. On Azure, with user delegation and the role `byos policy` "
+                "prints, least_privilege passes.[/]"
             )
             console.rule("[bold]4. a broken setup: a container anyone can list and read")
             fixed = broken_and_fixed(service, broken, console)

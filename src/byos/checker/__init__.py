@@ -184,9 +184,14 @@ def check_setup(
 
 
 def _owner_not_applicable(ctx: CheckContext) -> Outcome:
+    if ctx.destination.provider == "azure":
+        return skipped(
+            "S3 only: an Azure container lives inside the customer's storage account, whose name is in every "
+            "URL and whose key or delegation signs every SAS, so another account cannot take its place"
+        )
     return skipped(
-        f"S3 only: a {ctx.destination.provider} bucket's name cannot be taken over by another account's "
-        "bucket of the same name in the way an S3 name can"
+        f"S3 only: {ctx.destination.provider} has no request header that binds a bucket to its owner, so "
+        "a bucket of the same name created by another project after a deletion cannot be detected here"
     )
 
 
