@@ -7,9 +7,7 @@ import binascii
 import re
 from typing import TYPE_CHECKING, Final
 
-from byos.errors import (
-    InvalidInputError,
-)
+from byos.errors import InvalidInputError
 from byos.models import UploadOptions, UploadRequest
 from byos.providers.gcs_signing import resolve_signing
 from byos.providers.gcs_urls import endpoint_of, gcs_destination

@@ -12,11 +12,7 @@ from urllib.parse import quote
 
 from byos import http
 from byos.bounded import SingleFlight, call_within
-from byos.errors import (
-    CredentialsError,
-    ProviderError,
-    ProviderTimeoutError,
-)
+from byos.errors import CredentialsError, ProviderError, ProviderTimeoutError
 from byos.providers import require
 
 IAM_CREDENTIALS_ENDPOINT = "https://iamcredentials.googleapis.com"

@@ -11,11 +11,7 @@ from urllib.parse import urlsplit
 
 from byos.bounded import SingleFlight, call_within
 from byos.endpoints import is_loopback_host
-from byos.errors import (
-    ConfigError,
-    CredentialsError,
-    MissingCredentialsError,
-)
+from byos.errors import ConfigError, CredentialsError, MissingCredentialsError
 from byos.providers import require
 from byos.providers.gcs_sign_blob import (
     CLOUD_PLATFORM_SCOPE,

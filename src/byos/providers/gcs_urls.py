@@ -9,10 +9,7 @@ from typing import TYPE_CHECKING, Final
 from urllib.parse import quote, urlsplit
 
 from byos.endpoints import is_loopback_host
-from byos.errors import (
-    ConfigError,
-    InvalidInputError,
-)
+from byos.errors import ConfigError, InvalidInputError
 from byos.option_types import destination_kind
 from byos.providers.gcs_signing import GcsSigning
 from byos.signing import goog4

@@ -12,12 +12,7 @@ from urllib.parse import urlsplit
 
 from byos.bounded import SingleFlight, call_within
 from byos.endpoints import is_loopback_host
-from byos.errors import (
-    CredentialsError,
-    InvalidInputError,
-    MissingCredentialsError,
-    ProviderTimeoutError,
-)
+from byos.errors import CredentialsError, InvalidInputError, MissingCredentialsError, ProviderTimeoutError
 from byos.log_redaction import remember
 from byos.option_types import destination_kind
 from byos.providers import require, sts

@@ -11,19 +11,15 @@ from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
 from byos import http
-from byos.errors import (
-    InvalidInputError,
-    ProviderError,
-)
+from byos.errors import InvalidInputError, ProviderError
 from byos.models import UploadOptions, UploadRequest
 from byos.option_types import require_bool
+from byos.providers.s3_credentials import NAME, owner_headers, resolve_credentials, s3_destination, signer_for
 from byos.signing.sigv4 import MAX_PART_NUMBER, MAX_UPLOAD_BYTES
+from byos.uploads import prepare
 
 if TYPE_CHECKING:
     from byos.config import Destination
-
-from byos.providers.s3_credentials import NAME, owner_headers, resolve_credentials, s3_destination, signer_for
-from byos.uploads import prepare
 
 MIN_PART_BYTES = 5 * 1024**2
 DEFAULT_PART_BYTES = 16 * 1024**2

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from byos.errors import (
-    InvalidInputError,
-)
+from byos.errors import InvalidInputError
 from byos.models import UploadOptions, UploadRequest
+from byos.providers.s3_credentials import NAME, resolve_credentials, s3_destination, signer_for
 from byos.signing.sigv4 import MAX_UPLOAD_BYTES
+from byos.uploads import prepare
 
 if TYPE_CHECKING:
     from byos.config import Destination, S3Destination
-
-from byos.providers.s3_credentials import NAME, resolve_credentials, s3_destination, signer_for
-from byos.uploads import prepare
 
 
 def presign_upload(destination: Destination, options: UploadOptions) -> UploadRequest:
