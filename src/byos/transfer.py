@@ -29,6 +29,7 @@ from byos.file_digests import Source, digest_of, digests, opened
 from byos.option_types import require_bool, require_destination
 from byos.planner import Checksums, check_kind, choose_part_size, presign_upload
 from byos.plans import Kind, Step, UploadPlan
+from byos.upload_answers import checked_part_etag, checked_session_uri, shown_etag, shown_generation
 
 if TYPE_CHECKING:
     from byos.config import Destination
@@ -203,15 +204,11 @@ class _Sender:
         body = self._body(step)
         answer = self._send(step, body)
         if step.collect == "etag" and step.part_number is not None:
-            etag = answer.header("etag")
-            if not etag:
-                raise ProviderError(f"part {step.part_number}: the answer has no ETag")
+            etag = checked_part_etag(answer.header("etag"), step.part_number)
             with self.lock:
                 self.etags[step.part_number] = etag
         elif step.collect == "session":
-            self.session = answer.header("location")
-            if not self.session:
-                raise ProviderError("the resumable upload's start answered without a session URI")
+            self.session = checked_session_uri(answer.header("location"), self._url(step))
         self.last = answer
         if self.progress is not None and body:
             self.progress(len(body))
