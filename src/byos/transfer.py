@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -267,6 +268,8 @@ class _Sender:
         timeout = 30.0 + len(body) / (256 * 1024)  # a generous floor of 256 KiB/s
         for attempt in range(ATTEMPTS):
             last = attempt + 1 == ATTEMPTS
+            if datetime.now(UTC) >= self.plan.expires_at:  # so a slow server holds an upload no longer
+                raise ProviderError(f"{step.method} {_what(step)}: the plan's URLs expired; aborted")
             try:
                 answer = http.send(step.method, url, headers=step.headers, body=body, timeout=timeout)
             except (http.ConnectionLostError, ProviderTimeoutError):
@@ -305,10 +308,7 @@ def _check_gcs_md5(answer: http.Response, md5: str) -> None:
         if name == "md5":
             stored = value
     if not stored and answer.body[:1] == b"{":
-        try:
-            found = json.loads(answer.body).get("md5Hash")
-        except (ValueError, AttributeError):
-            found = None
+        found = _json_field(answer.body, "md5Hash")
         stored = found if isinstance(found, str) else ""
     if stored and stored != md5:
         raise ProviderError(
@@ -338,12 +338,18 @@ def _identity(answer: http.Response | None) -> tuple[str, str]:
     etag = answer.header("etag") or http.xml_text(answer.body, "ETag")
     generation = answer.header("x-goog-generation")
     if not generation and answer.body[:1] == b"{":
-        try:
-            found = json.loads(answer.body).get("generation")
-        except (ValueError, AttributeError):
-            found = None
-        generation = str(found) if isinstance(found, str | int) else ""
-    return etag, generation
+        found = _json_field(answer.body, "generation")
+        generation = str(found) if isinstance(found, str | int) and not isinstance(found, bool) else ""
+    return shown_etag(etag), shown_generation(generation)
+
+
+def _json_field(body: bytes, name: str) -> object:
+    """One field of a JSON object answer, or None (a malformed or deeply nested answer has none)."""
+    try:
+        found = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    return found.get(name) if isinstance(found, dict) else None
 
 
 def _what(step: Step) -> str:
