@@ -244,3 +244,32 @@ def test_a_huge_or_control_character_etag_is_not_reported() -> None:
     assert result.etag is None
     assert result.generation is None
 
+
+
+# --- error codes a server names are bounded before they reach a message ---
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        Reply(400, {"x-ms-error-code": "A" * 60_000 + "\x1b[2J"}),
+        Reply(400, {"Content-Type": "application/xml"}, b"<Error><Code>" + b"B" * 500_000 + b"</Code></Error>"),
+    ],
+    ids=["header", "xml"],
+)
+def test_a_huge_error_code_gives_a_short_message(reply: Reply) -> None:
+    def answer(request: StubRequest) -> Reply | None:
+        if request.method == "POST" and "uploads" in request.query:
+            return reply
+        return reply if request.method == "PUT" else None
+
+    with StubS3(answer) as server:
+        dest = _s3(server.endpoint)
+        for call in (
+            lambda: byos.upload_file(dest, io.BytesIO(b"q" * 10), filename="a.csv"),
+            lambda: byos.presign_upload(dest, "big.bin", size=40 * MIB),
+        ):
+            with pytest.raises(ProviderError) as refused:
+                call()
+            assert len(str(refused.value)) < 400
+            assert "\x1b" not in str(refused.value)

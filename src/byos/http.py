@@ -18,6 +18,7 @@ from __future__ import annotations
 import http.client
 import io
 import os
+import re
 import socket
 import ssl
 import time
@@ -35,6 +36,7 @@ __all__ = [
     "MAX_BODY_BYTES",
     "Response",
     "allow_private_endpoints",
+    "checked_error_code",
     "private_endpoints_allowed",
     "send",
     "xml_text",
@@ -63,8 +65,20 @@ class Response:
         return self.headers.get(name.lower(), default)
 
     def error_code(self) -> str:
-        """The error code: Azure's ``x-ms-error-code`` header, else the XML ``<Code>`` ("" if none)."""
-        return self.header("x-ms-error-code") or xml_text(self.body, "Code")[:64]
+        """The error code: Azure's ``x-ms-error-code`` header, else the XML ``<Code>``.
+
+        "" if there is none, or if it is not 1-64 letters, digits, ``.``, ``_`` or ``-`` (a hostile server's
+        code never fills a message or reaches a terminal).
+        """
+        return checked_error_code(self.header("x-ms-error-code") or xml_text(self.body, "Code"))
+
+
+_ERROR_CODE = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def checked_error_code(code: str) -> str:
+    """``code`` if it looks like a storage service's error code (1-64 letters, digits, ``._-``), else ""."""
+    return code if _ERROR_CODE.fullmatch(code) else ""
 
 
 def xml_text(body: bytes, tag: str) -> str:

@@ -665,7 +665,7 @@ def _server_call(
 
 
 def _raise_for_error(answer: http.Response, operation: str) -> None:
-    code = http.xml_text(answer.body, "Code") if answer.body else ""
+    code = http.checked_error_code(http.xml_text(answer.body, "Code")) if answer.body else ""
     if 200 <= answer.status < 300 and not code:
         return
     label = code or f"HTTP {answer.status}"
