@@ -273,3 +273,22 @@ def test_a_huge_error_code_gives_a_short_message(reply: Reply) -> None:
                 call()
             assert len(str(refused.value)) < 400
             assert "\x1b" not in str(refused.value)
+
+
+def test_a_chunk_the_server_kept_only_in_part_is_not_passed_over() -> None:
+    """A 308 whose ``Range`` is short of the bytes sent: the rest would be missing from the object."""
+
+    class Short(_GcsSession):
+        def answer(self, request: StubRequest) -> Reply | None:
+            if request.method == "PUT" and "upload_id" in request.query:
+                return Reply(308, {"Range": "bytes=0-99"})
+            return super().answer(request)
+
+    hostile = Short("{endpoint}/upload?upload_id=abc")
+    with hostile.server:
+        with pytest.raises(ProviderError, match=r"^PUT bytes 0-262144: Cloud Storage kept bytes=0-99, not all"):
+            byos.upload_file(
+                _gcs(hostile.server.endpoint), io.BytesIO(b"s" * (3 * CHUNK)), filename="a.bin", part_size=CHUNK
+            )
+        assert len(hostile.server.seen("PUT")) == 1
+        assert len(hostile.server.seen("DELETE")) == 1

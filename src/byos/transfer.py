@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from byos import http
+from byos.display import clip
 from byos.errors import ProviderError, ProviderTimeoutError
 from byos.file_digests import Source, digest_of, digests, opened
 from byos.option_types import require_bool, require_destination
@@ -210,6 +211,13 @@ class _Sender:
                 self.etags[step.part_number] = etag
         elif step.collect == "session":
             self.session = checked_session_uri(answer.header("location"), self._url(step))
+        elif answer.status == 308 and step.range is not None:  # a GCS middle chunk: all of it must be kept
+            kept = answer.header("range")
+            if kept != f"bytes=0-{step.range[1] - 1}":
+                raise ProviderError(
+                    f"{step.method} {_what(step)}: Cloud Storage kept {clip(kept, 40) or 'nothing'}, not all "
+                    "bytes sent so far; aborted"
+                )
         self.last = answer
         if self.progress is not None and body:
             self.progress(len(body))
