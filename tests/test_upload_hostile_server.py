@@ -185,7 +185,9 @@ def test_a_session_on_the_endpoint_itself_still_works() -> None:
 
 def test_the_session_upload_id_never_shows_in_an_error() -> None:
     """A GCS session URI is a bearer token (anyone holding it may write): its upload_id is redacted."""
-    session = "https://storage.googleapis.com/upload/storage/v1/b/b/o?uploadType=resumable&upload_id=ADPycdS3cret"
+    session = (
+        "https://storage.googleapis.com/upload/storage/v1/b/b/o?uploadType=resumable&upload_id=ADPycdS3cret"
+    )
     assert "ADPycdS3cret" not in redact_url(session)
     with refusing_port() as port, pytest.raises(ProviderError) as refused:
         http.send("PUT", f"http://127.0.0.1:{port}/upload?upload_id=ADPycdS3cret", body=b"x", timeout=5)
@@ -245,7 +247,6 @@ def test_a_huge_or_control_character_etag_is_not_reported() -> None:
     assert result.generation is None
 
 
-
 # --- error codes a server names are bounded before they reach a message ---
 
 
@@ -253,7 +254,9 @@ def test_a_huge_or_control_character_etag_is_not_reported() -> None:
     "reply",
     [
         Reply(400, {"x-ms-error-code": "A" * 60_000 + "\x1b[2J"}),
-        Reply(400, {"Content-Type": "application/xml"}, b"<Error><Code>" + b"B" * 500_000 + b"</Code></Error>"),
+        Reply(
+            400, {"Content-Type": "application/xml"}, b"<Error><Code>" + b"B" * 500_000 + b"</Code></Error>"
+        ),
     ],
     ids=["header", "xml"],
 )
@@ -286,9 +289,14 @@ def test_a_chunk_the_server_kept_only_in_part_is_not_passed_over() -> None:
 
     hostile = Short("{endpoint}/upload?upload_id=abc")
     with hostile.server:
-        with pytest.raises(ProviderError, match=r"^PUT bytes 0-262144: Cloud Storage kept bytes=0-99, not all"):
+        with pytest.raises(
+            ProviderError, match=r"^PUT bytes 0-262144: Cloud Storage kept bytes=0-99, not all"
+        ):
             byos.upload_file(
-                _gcs(hostile.server.endpoint), io.BytesIO(b"s" * (3 * CHUNK)), filename="a.bin", part_size=CHUNK
+                _gcs(hostile.server.endpoint),
+                io.BytesIO(b"s" * (3 * CHUNK)),
+                filename="a.bin",
+                part_size=CHUNK,
             )
         assert len(hostile.server.seen("PUT")) == 1
         assert len(hostile.server.seen("DELETE")) == 1

@@ -48,7 +48,9 @@ def checked_part_etag(value: str, part_number: int) -> str:
     if not value:
         raise ProviderError(f"part {part_number}: the answer has no ETag")
     if not _PART_ETAG.fullmatch(value):
-        raise ProviderError(f"part {part_number}: the answer's ETag is malformed (not 1-64 letters or digits)")
+        raise ProviderError(
+            f"part {part_number}: the answer's ETag is malformed (not 1-64 letters or digits)"
+        )
     return value
 
 
