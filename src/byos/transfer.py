@@ -274,6 +274,7 @@ class _Sender:
         """Send one step, retrying a 5xx, a throttle or a lost connection with backoff."""
         url = self._url(step)
         timeout = 30.0 + len(body) / (256 * 1024)  # a generous floor of 256 KiB/s
+        unanswered = False  # an earlier try may have done the work (a completion, a one-request upload)
         for attempt in range(ATTEMPTS):
             last = attempt + 1 == ATTEMPTS
             if datetime.now(UTC) >= self.plan.expires_at:  # so a slow server holds an upload no longer
@@ -283,13 +284,20 @@ class _Sender:
             except (http.ConnectionLostError, ProviderTimeoutError):
                 if last:
                     raise
+                unanswered = True
                 _sleep(attempt)
                 continue
             code = answer.error_code()
             if answer.status in step.expect and not code:
                 return answer
             if answer.status not in _RETRY_STATUSES and code not in ("InternalError", "SlowDown"):
-                raise ProviderError(_refusal(step, answer, code))
+                refusal = _refusal(step, answer, code)
+                if unanswered and step.body in ("file", "s3-complete", "azure-block-list"):
+                    refusal = refusal.removesuffix("; aborted") + (
+                        "; an earlier try got no answer and may have written it: read the key before "
+                        "uploading again (it is never replaced); aborted"
+                    )
+                raise ProviderError(refusal)
             if last:
                 break
             _sleep(attempt)
