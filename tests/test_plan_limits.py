@@ -41,3 +41,10 @@ def test_a_size_no_plan_can_hold_is_an_input_error_not_a_crash(size: int) -> Non
     dest = gcs_destination(hmac_access_id=HMAC_ACCESS_ID, hmac_secret=HMAC_SECRET)
     with pytest.raises(InvalidInputError, match=r"^size: "):
         byos.presign_upload(dest, "a.bin", size=size, now=NOW)
+
+
+def test_an_azure_part_over_4000_mib_is_refused_before_the_file_is_read() -> None:
+    """Azure would refuse the block (or a one-request blob over 5000 MiB) only after it was sent."""
+    with pytest.raises(InvalidInputError, match=r"^part_size: \d+ is over 4000 MiB"):
+        choose_part_size("azure", 10 * 1024**3, 4500 * 1024**2)
+    assert choose_part_size("azure", 10 * 1024**3, 4000 * 1024**2) == 4000 * 1024**2

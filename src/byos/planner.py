@@ -26,6 +26,8 @@ DEFAULT_PART_BYTES = 8 * MIB
 """Default part size on every provider (S3 parts, Azure blocks, GCS chunks), grown for huge files."""
 MAX_PART_BYTES = 5 * 1024**3
 """No part is larger (S3's own limit; :func:`byos.upload_file` holds two parts in memory)."""
+MAX_AZURE_BLOCK_BYTES = 4000 * MIB
+"""Azure's largest block (a one-request Put Blob may be at most 5000 MiB)."""
 MAX_PLAN_PARTS = 10_000
 """No plan has more parts (S3's own limit; Azure allows 50,000 blocks, GCS has no limit)."""
 GCS_CHUNK_QUANTUM = 256 * 1024
@@ -80,6 +82,12 @@ def choose_part_size(provider: str, size: int, part_size: int | None = None) -> 
         if part_size > MAX_PART_BYTES:
             raise InvalidInputError(
                 "part_size", f"{part_size} is over 5 GiB", "omit it for the default (two parts are in memory)"
+            )
+        if provider == "azure" and part_size > MAX_AZURE_BLOCK_BYTES:
+            raise InvalidInputError(
+                "part_size",
+                f"{part_size} is over 4000 MiB",
+                "Azure blocks (and one-request blobs) are smaller",
             )
         if provider == "gcs" and part_size % GCS_CHUNK_QUANTUM:
             raise InvalidInputError(
