@@ -62,6 +62,7 @@ MODULE_LAYERS = {
     "byos.option_types": CORE,
     "byos.plans": CORE,
     "byos.redaction": CORE,
+    "byos.upload_answers": CORE,
 }
 """The top-level modules, each in its layer (a new module must be placed here)."""
 

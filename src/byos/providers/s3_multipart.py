@@ -16,6 +16,7 @@ from byos.models import UploadOptions, UploadRequest
 from byos.option_types import require_bool
 from byos.providers.s3_credentials import NAME, owner_headers, resolve_credentials, s3_destination, signer_for
 from byos.signing.sigv4 import MAX_PART_NUMBER, MAX_UPLOAD_BYTES
+from byos.upload_answers import checked_upload_id
 from byos.uploads import prepare
 
 if TYPE_CHECKING:
@@ -140,6 +141,7 @@ def start_multipart(
     multipart_id = http.xml_text(answer.body, "UploadId")
     if not multipart_id:
         raise ProviderError("CreateMultipartUpload: S3 answered without an UploadId")
+    multipart_id = checked_upload_id(multipart_id)
     parts = []
     for number in range(1, count + 1):
         length = min(chosen, size - (number - 1) * chosen)
@@ -286,7 +288,7 @@ def _server_call(
 
 
 def _raise_for_error(answer: http.Response, operation: str) -> None:
-    code = http.xml_text(answer.body, "Code") if answer.body else ""
+    code = http.checked_error_code(http.xml_text(answer.body, "Code")) if answer.body else ""
     if 200 <= answer.status < 300 and not code:
         return
     label = code or f"HTTP {answer.status}"
