@@ -22,11 +22,9 @@ import importlib.metadata
 import importlib.util
 import itertools
 import json
-import logging
 import os
 import platform
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -77,7 +75,7 @@ SDK_ROOTS = ("boto3", "botocore", "s3transfer", "aiobotocore", "azure", "google"
 SECTION_PRESIGN = "== 1. Per-URL presign cost =="
 SECTION_BATCH = "== 2. Batch: every part URL of a 50 GiB multipart upload (10,000 parts) =="
 SECTION_COLD = "== 3. Cold start: a fresh interpreter that imports and presigns one URL =="
-SECTION_CHECKER = "== 4. Setup checker against a local moto server =="
+SECTION_CHECKER = "== 4. Setup checker fleet against a loopback storage stub (50 ms per request) =="
 SECTION_TARGETS = "== Targets =="
 
 
@@ -91,8 +89,8 @@ class Plan:
     sdk_batch_repeats: int
     cold_runs: int
     destinations: int
-    single_runs: int
-    concurrency: tuple[int, ...] = (1, 8, 32)
+    serial_destinations: int
+    concurrency: tuple[int, ...] = (16, 64, 256)
 
 
 FULL = Plan(
@@ -101,8 +99,8 @@ FULL = Plan(
     batch_repeats=5,
     sdk_batch_repeats=3,
     cold_runs=7,
-    destinations=200,
-    single_runs=5,
+    destinations=1000,
+    serial_destinations=30,
 )
 QUICK = Plan(
     repeats=3,
@@ -110,8 +108,8 @@ QUICK = Plan(
     batch_repeats=2,
     sdk_batch_repeats=1,
     cold_runs=1,
-    destinations=20,
-    single_runs=1,
+    destinations=64,
+    serial_destinations=2,
 )
 
 
@@ -1146,75 +1144,11 @@ def section_cold(run: Run, plan: Plan, keys: Keys, folder: Path) -> None:
     )
 
 
-# --- 4. setup checker ------------------------------------------------------------------------------------
+# --- 4. setup checker fleet ----------------------------------------------------------------------------
 
-_MOTO_PROGRAM = """
-import logging, os, sys
-cpus = {cpus!r}
-if cpus and hasattr(os, "sched_setaffinity"):
-    os.sched_setaffinity(0, set(cpus))
-logging.getLogger("werkzeug").setLevel(logging.ERROR)
-from moto.server import ThreadedMotoServer
-server = ThreadedMotoServer(ip_address="127.0.0.1", port={port}, verbose=False)
-server.start()
-print("PORT=%d" % server.get_host_and_port()[1], flush=True)
-sys.stdin.read()
-server.stop()
-"""
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@contextmanager
-def moto_server(cpus: set[int]) -> Iterator[str]:
-    """Run moto's ThreadedMotoServer in a child process (on the other CPUs); yield its endpoint.
-
-    A child process keeps the server's work off the measured process's CPU and out of its GIL; werkzeug's
-    request log is off, so no presigned URL is printed.
-    """
-    env = dict(os.environ, MOTO_DISABLE_GLOBAL_CORS="true")
-    program = _MOTO_PROGRAM.format(cpus=sorted(cpus), port=free_port())
-    child = subprocess.Popen(
-        [sys.executable, "-c", program],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=env,
-    )
-    try:
-        assert child.stdout is not None  # noqa: S101 - stdout is a pipe
-        line = child.stdout.readline()
-        if not line.startswith("PORT="):
-            raise RuntimeError("the moto server did not start")
-        yield f"http://127.0.0.1:{int(line.removeprefix('PORT='))}"
-    finally:
-        if child.stdin is not None:
-            child.stdin.close()
-        try:
-            child.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
-
-
-def not_passed(reports: Sequence[Any]) -> list[str]:
-    """One line per check id that warned or failed somewhere: its status, count and first message."""
-    seen: dict[tuple[str, str], tuple[int, str]] = {}
-    for report in reports:
-        for check in report.checks:
-            if check.status in (Status.WARN, Status.FAIL):
-                count, message = seen.get((check.id, check.status.value), (0, check.message))
-                seen[(check.id, check.status.value)] = (count + 1, message)
-    return [
-        f"{status} {check_id} ({count} of {len(reports)}): {redact_url(message)[:110]}"
-        for (check_id, status), (count, message) in sorted(seen.items())
-    ]
+STUB_LATENCY = 0.05
+FLEET_SPEEDUP_AT = 64
+FLEET_SPEEDUP_TARGET = 40.0
 
 
 def summarize(reports: Sequence[Any]) -> str:
@@ -1226,121 +1160,108 @@ def summarize(reports: Sequence[Any]) -> str:
     return " ".join(f"{status.value} {counts[status]}" for status in Status)
 
 
-def section_checker(plan: Plan, cpus: set[int]) -> None:
-    """Section 4: check_setup on one destination, and check_fleet on many at several concurrency levels."""
+def not_passed(reports: Sequence[Any]) -> list[str]:
+    """One line per check id that failed somewhere: its count and first message."""
+    seen: dict[str, tuple[int, str]] = {}
+    for report in reports:
+        for check in report.checks:
+            if check.status is Status.FAIL:
+                count, message = seen.get(check.id, (0, check.message))
+                seen[check.id] = (count + 1, message)
+    return [
+        f"fail {check_id} ({count} of {len(reports)}): {redact_url(message)[:110]}"
+        for check_id, (count, message) in sorted(seen.items())
+    ]
+
+
+def section_checker(run: Run, plan: Plan, cpus: set[int]) -> None:
+    """Section 4: check_fleet on many destinations served by a stub that answers after 50 ms."""
+    bench_fleet: Any = importlib.import_module("bench_fleet")  # the fleet's parts, next to this script
+
     print(SECTION_CHECKER)
-    missing = [name for name in ("moto", "flask", "werkzeug") if importlib.util.find_spec(name) is None]
-    if missing:
-        reason = f"moto[server] is not installed (no {missing[0]})"
-        print(f"n/a: {reason}")
-        for concurrency in plan.concurrency[1:]:
-            ratio_line(
-                f"fleet concurrency {concurrency} vs 1",
-                ("seconds at 1", Outcome(None, reason)),
-                ("-", Outcome(None)),
-            )
-        print()
-        return
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    from botocore.config import Config  # noqa: PLC0415
-
-    from byos.checker import check_fleet, check_setup  # noqa: PLC0415
-    from byos.config import destination_from_dict  # noqa: PLC0415
-
-    with moto_server(cpus) as endpoint:
-        import boto3  # noqa: PLC0415
-
-        admin = boto3.session.Session().client(
-            "s3",
-            region_name="us-east-1",
-            endpoint_url=endpoint,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",  # noqa: S106 - moto's placeholder credentials
-            config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
-        )
-        destinations = []
-        setup_started = time.perf_counter()
-        for index in range(plan.destinations):
-            bucket = f"byos-bench-{index:04d}"
-            admin.create_bucket(Bucket=bucket)
-            admin.put_bucket_cors(
-                Bucket=bucket,
-                CORSConfiguration={
-                    "CORSRules": [
-                        {
-                            "AllowedOrigins": [ORIGIN],
-                            "AllowedMethods": ["PUT", "POST"],
-                            "AllowedHeaders": ["*"],
-                            "ExposeHeaders": ["ETag"],
-                        }
-                    ]
-                },
-            )
-            destinations.append(
-                destination_from_dict(
-                    {
-                        "provider": "s3",
-                        "name": f"bench-{index:04d}",
-                        "bucket": bucket,
-                        "region": "us-east-1",
-                        "endpoint_url": endpoint,
-                        "access_key_id": "testing",
-                        "secret_access_key": "testing",
-                        "prefix": "imports/",
-                        "origins": [ORIGIN],
-                    },
-                    env=False,
-                )
-            )
-        print(
-            f"moto {importlib.metadata.version('moto')} in a child process on CPU(s) {sorted(cpus) or 'any'};"
-            f" {plan.destinations} buckets with CORS rules in {time.perf_counter() - setup_started:.1f} s"
-        )
-        single: list[float] = []
-        report = None
-        for _ in range(plan.single_runs):
-            started = time.perf_counter()
-            report = check_setup(destinations[0])
-            single.append(time.perf_counter() - started)
-        assert report is not None  # noqa: S101 - single_runs >= 1
-        rows = [
-            [
-                "check_setup, one destination",
-                "-",
-                f"{statistics.median(single):.3f}",
-                f"{1 / statistics.median(single):.1f}",
-                summarize([report]),
-            ]
+    with bench_fleet.storage_stub(STUB_LATENCY, cpus) as endpoint:
+        fleet = bench_fleet.destinations(endpoint, plan.destinations)
+        serial = bench_fleet.run_fleet(fleet[: plan.serial_destinations], 1)
+        runs = [bench_fleet.run_fleet(fleet, concurrency) for concurrency in plan.concurrency]
+    per_destination = serial.seconds / serial.destinations
+    at_one = Outcome(per_destination * plan.destinations)
+    print(
+        f"stub: asyncio, one process on CPU(s) {sorted(cpus) or 'any'}, {STUB_LATENCY * 1000:.0f} ms before"
+        f" every answer; {plan.destinations} S3 destinations, each its own bucket; byos checks in threads"
+    )
+    rows = [
+        [
+            "1",
+            f"{serial.destinations}",
+            f"{serial.seconds:.2f}",
+            f"{at_one.value:.1f} (x{plan.destinations / serial.destinations:.0f})",
+            f"{serial.destinations / serial.seconds:.1f}",
+            "1.0x",
+            f"{serial.cpu_seconds:.2f}",
+            f"{serial.rss_peak - serial.rss_before:+.1f}",
+            summarize(serial.reports),
         ]
-        fleet: dict[int, Outcome] = {}
-        reports: list[Any] = []
-        for concurrency in plan.concurrency:
-            started = time.perf_counter()
-            reports = list(check_fleet(destinations, concurrency=concurrency))
-            seconds = time.perf_counter() - started
-            fleet[concurrency] = Outcome(seconds)
-            rows.append(
-                [
-                    f"check_fleet, {len(destinations)} destinations",
-                    str(concurrency),
-                    f"{seconds:.2f}",
-                    f"{len(reports) / seconds:.1f}",
-                    summarize(reports),
-                ]
-            )
-    table(["run", "concurrency", "seconds", "destinations/s", "check statuses"], rows)
-    print(f"(check_setup: median of {plan.single_runs}; the fleet runs once per concurrency level)")
-    print("(moto checks no permissions while its IAM auth is off: least_privilege and public_access fail)")
-    for line in not_passed([report, *reports]):
+    ]
+    speedups: dict[int, Outcome] = {}
+    for fleet_run in runs:
+        speedup = at_one.value / fleet_run.seconds if at_one.value else 0.0
+        speedups[fleet_run.concurrency] = Outcome(fleet_run.seconds)
+        rows.append(
+            [
+                str(fleet_run.concurrency),
+                str(fleet_run.destinations),
+                f"{fleet_run.seconds:.2f}",
+                f"{fleet_run.seconds:.1f}",
+                f"{fleet_run.destinations / fleet_run.seconds:.1f}",
+                fmt_ratio(speedup),
+                f"{fleet_run.cpu_seconds:.2f}",
+                f"{fleet_run.rss_peak - fleet_run.rss_before:+.1f}",
+                summarize(fleet_run.reports),
+            ]
+        )
+    table(
+        [
+            "concurrency",
+            "checked",
+            "seconds",
+            f"s for {plan.destinations}",
+            "destinations/s",
+            "speed-up",
+            "CPU s",
+            "peak MiB",
+            "check statuses",
+        ],
+        rows,
+    )
+    print(
+        f"(concurrency 1 checks {serial.destinations} destinations one after another; its time for"
+        f" {plan.destinations} is that x{plan.destinations / serial.destinations:.0f}. 'peak MiB': resident"
+        " memory above the run's start, sampled every 20 ms; 'CPU s': this process's CPU time)"
+    )
+    for line in not_passed([serial.reports[0], *[r for fleet_run in runs for r in fleet_run.reports]]):
         print("  " + line)
+    if runs:
+        cpu_per_destination = runs[-1].cpu_seconds / runs[-1].destinations
+        print(
+            f"(CPU per destination {cpu_per_destination * 1000:.1f} ms: one CPU checks at most"
+            f" {1 / cpu_per_destination:.0f} destinations/s whatever the concurrency; the GIL keeps the"
+            " threads on one core)"
+        )
     print()
-    for concurrency in plan.concurrency[1:]:
+    for concurrency, outcome in speedups.items():
         ratio_line(
             f"fleet concurrency {concurrency} vs 1",
-            ("seconds at 1", fleet[plan.concurrency[0]]),
-            (f"seconds at {concurrency}", fleet[concurrency]),
+            (f"seconds at 1 for {plan.destinations}", at_one),
+            (f"seconds at {concurrency}", outcome),
         )
     print()
+    at_target = speedups.get(FLEET_SPEEDUP_AT)
+    value = ratio_of(at_one, at_target) if at_target is not None else None
+    run.target(
+        f"fleet: concurrency {FLEET_SPEEDUP_AT} >= {FLEET_SPEEDUP_TARGET:.0f}x concurrency 1",
+        fig_x(value),
+        None if value is None else value >= FLEET_SPEEDUP_TARGET,
+    )
 
 
 # --- main -----------------------------------------------------------------------------------------------
@@ -1370,7 +1291,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run every section and print the tables, ratios and targets."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument(
-        "--quick", action="store_true", help="fewer repeats and 20 destinations (CI smoke run)"
+        "--quick", action="store_true", help="fewer repeats and 64 fleet destinations (CI smoke run)"
     )
     parser.add_argument("--cpu", type=int, default=None, help="CPU to pin to (default: the last allowed one)")
     parser.add_argument(
@@ -1402,7 +1323,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "cold" in sections:
             section_cold(run, plan, keys, Path(folder))
         if "checker" in sections:
-            section_checker(plan, others)
+            section_checker(run, plan, others)
     print(SECTION_TARGETS)
     table(
         ["target", "figure", "result", "by CPU time", "result by CPU"],
