@@ -904,6 +904,13 @@ def cold_commands(keys: Keys) -> list[Cold]:
         f"print('SDK-MODULES=' + ','.join(sorted(m for m in _s.modules if m.split('.')[0] in {SDK_ROOTS!r})))"
     )
     key_file = str(keys.service_account_file)
+    cli_config = keys.service_account_file.with_name("s3-cli.toml")
+    cli_config.write_text(
+        f'provider = "s3"\nbucket = "{BUCKET}"\nregion = "{REGION}"\nprefix = "imports/"\n'
+        f'access_key_id = "{ACCESS_KEY_ID}"\nsecret_access_key = "{SECRET_ACCESS_KEY}"\n',
+        encoding="utf-8",
+    )
+    cli_argv = ["byos", "presign", "--config", str(cli_config), "--filename", FILENAME, "--json"]
     s3_settings = {
         "provider": "s3",
         "bucket": BUCKET,
@@ -936,6 +943,16 @@ def cold_commands(keys: Keys) -> list[Cold]:
             f"presign_upload(dest, {FILENAME!r}, content_type={CONTENT_TYPE!r},"
             f" content_length={CONTENT_LENGTH})" + sdk_check,
             reports_sdk_modules=True,
+        ),
+        Cold(
+            "byos.cli",
+            "byos presign --config FILE --filename NAME --json",
+            # What the byos console script runs; the JSON (a bearer URL) goes to /dev/null.
+            "import os, sys\n"
+            f"sys.argv = {cli_argv!r}\n"
+            "sys.stdout = open(os.devnull, 'w')\n"
+            "from byos.cli import main\n"
+            "sys.exit(main())",
         ),
         Cold(
             "byos.azure",
@@ -1122,26 +1139,38 @@ def section_cold(run: Run, plan: Plan, keys: Keys, folder: Path) -> None:
             ("byos extra MiB", extra[byos_id][1]),
         )
     print()
-    for provider, byos_id in (("S3", "byos.s3"), ("Azure", "byos.azure")):
-        ms, mib = extra[byos_id]
-        run.target(
-            f"cold {provider}: import + first URL <= +40 ms",
-            "n/a" if ms.value is None else f"{ms.value * 1000:+.1f} ms",
-            None if ms.value is None else ms.value <= 0.040,
-            "n/a" if ms.cpu is None else f"{ms.cpu * 1000:+.1f} ms",
-            None if ms.cpu is None else ms.cpu <= 0.040,
-        )
-        run.target(
-            f"cold {provider}: import + first URL <= +5 MiB",
-            "n/a" if mib.value is None else f"{mib.value:+.1f} MiB",
-            None if mib.value is None else mib.value <= 5.0,
-        )
+    cold_targets(run, extra)
     sdk_free = [results[i].sdk_modules for i in ("byos.s3", "byos.azure")]
     run.target(
         "no cloud SDK module loaded by byos S3/Azure",
         "none" if sdk_free == [[], []] else str(sdk_free),
         None if None in sdk_free else sdk_free == [[], []],
     )
+
+
+def cold_targets(run: Run, extra: dict[str, tuple[Outcome, Outcome]]) -> None:
+    """Record the cold-start targets: extra time (and memory) over ``python -c pass``."""
+    for provider, byos_id, limit_ms in (
+        ("S3", "byos.s3", 25),
+        ("Azure", "byos.azure", 40),
+        ("CLI presign --json", "byos.cli", 80),
+    ):
+        ms, mib = extra[byos_id]
+        what = "start" if provider.startswith("CLI") else "import + first URL"
+        run.target(
+            f"cold {provider}: {what} <= +{limit_ms} ms",
+            "n/a" if ms.value is None else f"{ms.value * 1000:+.1f} ms",
+            None if ms.value is None else ms.value <= limit_ms / 1000,
+            "n/a" if ms.cpu is None else f"{ms.cpu * 1000:+.1f} ms",
+            None if ms.cpu is None else ms.cpu <= limit_ms / 1000,
+        )
+        if provider.startswith("CLI"):
+            continue
+        run.target(
+            f"cold {provider}: import + first URL <= +5 MiB",
+            "n/a" if mib.value is None else f"{mib.value:+.1f} MiB",
+            None if mib.value is None else mib.value <= 5.0,
+        )
 
 
 # --- 4. setup checker fleet ----------------------------------------------------------------------------

@@ -70,6 +70,7 @@ __all__ = [
     "SigV4Signer",
     "check_bucket_name",
     "check_object_key",
+    "encode_checked_key",
 ]
 
 ALGORITHM: Final = "AWS4-HMAC-SHA256"
@@ -605,6 +606,38 @@ class SigV4Signer:
         url, lifetime = self._sign_fast("PUT", target, names, values, expires=expires, stamp=stamp)
         return PresignedRequest("PUT", url, MappingProxyType(sent), whole + lifetime)
 
+    def object_location(self, bucket: str, endpoint: S3Endpoint | None = None) -> tuple[str, str, str]:
+        """Return (``scheme://netloc``, ``Host`` header, path up to the key) of ``bucket``'s objects.
+
+        Raises:
+            InvalidInputError: A bad bucket name or endpoint.
+        """
+        origin, host, path = self._resolve(endpoint, bucket, "k")
+        return origin, host, path[:-1]
+
+    def sign_checked(
+        self,
+        location: tuple[str, str, str],
+        encoded_key: str,
+        names: list[str],
+        values: list[str],
+        *,
+        expires: int,
+        now: datetime,
+    ) -> tuple[str, datetime]:
+        """Presign a PUT whose every part was checked as :meth:`presign_put` checks them; return URL, expiry.
+
+        For callers that compiled a destination (:mod:`byos.presigner_cache`): ``location`` from
+        :meth:`object_location`, the key percent-encoded as S3 signs it, the signed header names (lower case,
+        distinct, not ``host``) and canonical values in ``presign_put``'s order, the lifetime checked.
+        """
+        whole, stamp = self._stamp(now)
+        origin, host, prefix = location
+        url, lifetime = self._sign_fast(
+            "PUT", (origin, host, prefix + encoded_key), names, [host, *values], expires=expires, stamp=stamp
+        )
+        return url, whole + lifetime
+
     def presign_upload_part(
         self,
         bucket: str,
@@ -1003,6 +1036,15 @@ def _encode_key(key: str) -> str:
             "key", "has a '.' or '..' path segment, which HTTP clients rewrite", "remove the dot segments"
         )
     return encoded
+
+
+def encode_checked_key(key: str) -> str:
+    """Return ``key`` percent-encoded as S3 signs it, after the checks :meth:`SigV4Signer.presign_put` makes.
+
+    Raises:
+        InvalidInputError: The key breaks a rule.
+    """
+    return _encode_key(key)
 
 
 def _check_key_text(name: str, key: object, max_bytes: int) -> None:
