@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -216,7 +217,7 @@ class Presigner:
     ) -> UploadRequest:
         """Presign the upload of ``filename``; raise :class:`_Unsupported` for anything unusual."""
         if now is None:
-            moment = datetime.now(UTC).replace(microsecond=0)
+            moment = _whole_second_now()
         elif isinstance(now, datetime) and now.__class__ is datetime and now.tzinfo is UTC:
             moment = now.replace(microsecond=0)
         else:
@@ -241,6 +242,19 @@ class Presigner:
             overwrite,
             self.provider,
         )
+
+
+_clock: tuple[int, datetime] = (0, datetime(1970, 1, 1, tzinfo=UTC))
+
+
+def _whole_second_now() -> datetime:
+    """``datetime.now(UTC).replace(microsecond=0)``, one datetime per second (the same system clock)."""
+    global _clock  # noqa: PLW0603 - one tuple, replaced whole: threads read a consistent pair
+    second = int(time.time())
+    clock = _clock
+    if clock[0] != second:
+        clock = _clock = (second, datetime.fromtimestamp(second, UTC))
+    return clock[1]
 
 
 class _Unsupported(Exception):  # noqa: N818 - a signal to take the general path, never raised to callers
@@ -273,6 +287,21 @@ def _s3_presigner(destination: Any) -> Presigner | None:  # noqa: ANN401 - an S3
         ]
     owner = getattr(destination, "expected_bucket_owner", None)
 
+    shapes: dict[tuple[bool, bool, bool], tuple[str, ...]] = {}
+
+    def shape(has_type: bool, has_length: bool, overwrite: bool) -> tuple[str, ...]:
+        """The signed header names of one combination of options, in presign_put's order."""
+        names = (
+            *(["content-type"] if has_type else []),
+            *(["content-length"] if has_length else []),
+            *([] if overwrite else ["if-none-match"]),
+            *[name for _, name, _ in fixed],
+            "x-amz-meta-original-filename",
+            *(["x-amz-expected-bucket-owner"] if owner is not None else []),
+        )
+        shapes[(has_type, has_length, overwrite)] = names
+        return names
+
     def sign(  # noqa: PLR0917 - the Presigner's signing hook, positional for speed
         key: str,
         original: str,
@@ -284,31 +313,27 @@ def _s3_presigner(destination: Any) -> Presigner | None:  # noqa: ANN401 - an S3
         provider: str,
     ) -> UploadRequest:
         sent: dict[str, str] = {}
-        names: list[str] = []
         values: list[str] = []
         if content_type is not None:
             sent["Content-Type"] = content_type
-            names.append("content-type")
             values.append(" ".join(content_type.split()))
         if content_length is not None:
             sent["Content-Length"] = length = str(content_length)
-            names.append("content-length")
             values.append(length)
         if not overwrite:
             sent["If-None-Match"] = "*"
-            names.append("if-none-match")
             values.append("*")
-        for display, name, value in fixed:
+        for display, _, value in fixed:
             sent[display] = value
-            names.append(name)
             values.append(" ".join(value.split()))
         sent["x-amz-meta-original-filename"] = original
-        names.append("x-amz-meta-original-filename")
-        values.append(" ".join(original.split()))
+        values.append(original)  # metadata_filename never leaves spaces at the edges or in runs
         if owner is not None:
             sent["x-amz-expected-bucket-owner"] = owner
-            names.append("x-amz-expected-bucket-owner")
             values.append(owner)
+        names = shapes.get((content_type is not None, content_length is not None, overwrite))
+        if names is None:
+            names = shape(content_type is not None, content_length is not None, overwrite)
         url, expires_at = signer.sign_checked(
             location, encode_checked_key(key), names, values, expires=seconds, now=now
         )

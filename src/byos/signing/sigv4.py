@@ -619,7 +619,7 @@ class SigV4Signer:
         self,
         location: tuple[str, str, str],
         encoded_key: str,
-        names: list[str],
+        names: tuple[str, ...],
         values: list[str],
         *,
         expires: int,
@@ -633,10 +633,17 @@ class SigV4Signer:
         """
         whole, stamp = self._stamp(now)
         origin, host, prefix = location
-        url, lifetime = self._sign_fast(
-            "PUT", (origin, host, prefix + encoded_key), names, [host, *values], expires=expires, stamp=stamp
-        )
-        return url, whole + lifetime
+        date = stamp[:8]
+        cache_key = (date, expires, names)
+        template = self._templates.get(cache_key)
+        if template is None:
+            template = self._template("PUT", date, expires, names, ())
+            if len(self._templates) >= MAX_TEMPLATES:
+                self._templates.clear()
+            self._templates[cache_key] = template
+        path = prefix + encoded_key
+        values.insert(0, host)
+        return f"{origin}{path}?{template.sign(path, stamp, values, ())}", whole + template.lifetime
 
     def presign_upload_part(
         self,
