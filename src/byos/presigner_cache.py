@@ -49,6 +49,7 @@ MAX_PRESIGNERS: Final = 4096
 _MAX_LIFETIME = timedelta(days=7)
 _ONE_SECOND = timedelta(seconds=1)
 _MAX_PUT_BYTES = 5 * 1024**3
+_AZURE_YEARS = (1971, 9990)  # what the SAS signer takes as a plausible current time
 _HANDLED_FIELDS = frozenset({"prefix", "upload_id", "filename", "stem", "ext", "tenant"})
 
 # ASCII characters sanitize_filename keeps as they are (letters, digits, space, - _ . ( )).
@@ -348,8 +349,11 @@ def _azure_presigner(destination: Any) -> Presigner | None:  # noqa: ANN401 - an
     if destination.account_key is None or destination.max_upload_bytes is not None:
         return None  # a user delegation key is fetched and refreshed by the general path
     signer = azure.resolve_signing(destination).signer
-    container = destination.container
     policy = destination.stored_access_policy
+    compiled = {
+        overwrite: signer.compile_put(destination.container, overwrite=overwrite, stored_access_policy=policy)
+        for overwrite in (False, True)
+    }
 
     def sign(  # noqa: PLR0917 - the Presigner's signing hook, positional for speed
         key: str,
@@ -361,7 +365,7 @@ def _azure_presigner(destination: Any) -> Presigner | None:  # noqa: ANN401 - an
         overwrite: bool,
         provider: str,
     ) -> UploadRequest:
-        if content_length is not None:
+        if content_length is not None or not _AZURE_YEARS[0] <= now.year <= _AZURE_YEARS[1]:
             raise _Unsupported
         headers = {"x-ms-blob-type": "BlockBlob"}
         if not overwrite:
@@ -369,14 +373,7 @@ def _azure_presigner(destination: Any) -> Presigner | None:  # noqa: ANN401 - an
         if content_type is not None:
             headers["x-ms-blob-content-type"] = content_type
         headers["x-ms-meta-original_filename"] = original
-        sas = signer.sign(
-            container,
-            key,
-            now=now,
-            expires=timedelta(seconds=seconds),
-            overwrite=overwrite,
-            stored_access_policy=policy,
-        )
+        sas = compiled[overwrite](key, int(now.timestamp()), seconds)
         assert sas.expires_at is not None  # noqa: S101  (byos always signs the expiry itself)
         return UploadRequest(provider, "PUT", sas.url, headers, {}, key, sas.expires_at)
 
