@@ -36,6 +36,13 @@ AZURE_BASE = {
     "container": "uploads",
     "account_key": ACCOUNT_KEY,
 }
+GCS_BASE = {
+    "provider": "gcs",
+    "bucket": "acme-imports",
+    "location": "EUROPE-WEST1",
+    "hmac_access_id": "GOOG1EBENCHACCESSID0123456789ABCDEFGHIJKLMNOPQRSTUVWXY",
+    "hmac_secret": "bGoa+V7g/yqDXvKRqq+JTFn4uQZbPiQJo4pf9RzJ",
+}
 DESTINATIONS: list[dict[str, Any]] = [
     S3_BASE,
     {**S3_BASE, "prefix": "imports/acme/", "expires": "2h"},
@@ -46,6 +53,8 @@ DESTINATIONS: list[dict[str, Any]] = [
     AZURE_BASE,
     {**AZURE_BASE, "prefix": "raw/", "stored_access_policy": "uploads-policy"},
     {**AZURE_BASE, "endpoint_url": "http://127.0.0.1:10000/acmeimports"},
+    GCS_BASE,
+    {**GCS_BASE, "prefix": "in/", "endpoint_url": "http://127.0.0.1:4443"},
 ]
 NAMES = st.one_of(
     st.sampled_from(

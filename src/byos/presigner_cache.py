@@ -385,7 +385,44 @@ def _compiled(provider: str, destination: Any, sign: Any) -> Presigner | None:  
     return Presigner(provider, layout, destination.expires, sign) if Presigner.covers(layout) else None
 
 
-_COMPILERS: Final = {"s3": _s3_presigner, "azure": _azure_presigner}
+def _gcs_presigner(destination: Any) -> Presigner | None:  # noqa: ANN401 - a GCSDestination
+    from byos.providers import gcs  # noqa: PLC0415
+    from byos.signing import goog4  # noqa: PLC0415
+
+    keyed = destination.hmac_access_id is not None or destination.service_account_file is not None
+    if not keyed or destination.max_upload_bytes is not None:
+        return None  # keyless signing (signBlob) goes through the general path
+    signer = gcs.resolve_signing(destination).signer
+    endpoint = gcs.endpoint_of(destination)
+    bucket = destination.bucket
+
+    def sign(  # noqa: PLR0917 - the Presigner's signing hook, positional for speed
+        key: str,
+        original: str,
+        now: datetime,
+        seconds: int,
+        content_type: str | None,
+        content_length: int | None,
+        overwrite: bool,
+        provider: str,
+    ) -> UploadRequest:
+        headers: dict[str, str] = {}
+        if content_type is not None:
+            headers["Content-Type"] = content_type
+        if not overwrite:
+            headers["x-goog-if-generation-match"] = "0"
+        if content_length is not None:
+            headers["x-goog-content-length-range"] = f"{content_length},{content_length}"
+        headers["x-goog-meta-original-filename"] = original
+        url = goog4.presign_url(
+            signer, "PUT", bucket, key, signed_headers=headers, expires=seconds, now=now, endpoint=endpoint
+        )
+        return UploadRequest(provider, "PUT", url, headers, {}, key, now + timedelta(seconds=seconds))
+
+    return _compiled("gcs", destination, sign)
+
+
+_COMPILERS: Final = {"s3": _s3_presigner, "azure": _azure_presigner, "gcs": _gcs_presigner}
 
 
 def fingerprint(destination: Destination) -> str:
