@@ -93,3 +93,47 @@ def test_a_warm_signer_still_refuses_what_a_fresh_one_refuses() -> None:
         signer.presign_put("good-bucket", "k", expires=60, now=NOW.replace(tzinfo=None))
     with pytest.raises(InvalidInputError, match="metadata"):
         signer.presign_put("good-bucket", "k", expires=60, now=NOW, metadata={"a": "x", "A": "y"})
+
+
+@pytest.mark.parametrize("token", [None, "IQoJb3JpZ2luX2VjE+/=token"])
+@pytest.mark.parametrize("with_checksums", [False, True])
+def test_batch_part_urls_equal_one_by_one(token: str | None, with_checksums: bool) -> None:
+    signer = SigV4Signer("AKIDEXAMPLE", "secret", "eu-west-1", session_token=token)
+    lengths = [5 * 1024**2, 5 * 1024**2, 17]
+    checksums = ["47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="] * 3 if with_checksums else None
+    upload_id = "VXBsb2FkIElE+/=.example"
+    batch = signer.presign_parts(
+        "acme-imports",
+        "raw/a b.csv",
+        upload_id=upload_id,
+        lengths=lengths,
+        expires=900,
+        now=NOW,
+        checksums=checksums,
+    )
+    single = [
+        signer.presign_upload_part(
+            "acme-imports",
+            "raw/a b.csv",
+            upload_id=upload_id,
+            part_number=number,
+            expires=900,
+            now=NOW,
+            content_length=length,
+            checksum_sha256=None if checksums is None else checksums[number - 1],
+        )
+        for number, length in enumerate(lengths, start=1)
+    ]
+    assert batch == single
+    assert [list(part.headers.items()) for part in batch] == [list(part.headers.items()) for part in single]
+
+
+def test_batch_part_urls_refuse_what_one_by_one_refuses() -> None:
+    signer = SigV4Signer("AKIDEXAMPLE", "secret", "eu-west-1")
+    options = {"upload_id": "u", "expires": 900, "now": NOW}
+    with pytest.raises(InvalidInputError, match="part_number"):
+        signer.presign_parts("acme-imports", "k", lengths=[1] * 10_001, **options)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="content_length"):
+        signer.presign_parts("acme-imports", "k", lengths=[1, -1], **options)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="checksums"):
+        signer.presign_parts("acme-imports", "k", lengths=[1], checksums=[], **options)  # type: ignore[arg-type]
