@@ -22,6 +22,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
 
 from byos.keys import (
@@ -258,6 +259,31 @@ def _whole_second_now() -> datetime:
     return clock[1]
 
 
+_NO_FIELDS: Final[MappingProxyType[str, str]] = MappingProxyType({})
+
+
+def _request(
+    provider: str, url: str, headers: dict[str, str], key: str, expires_at: datetime
+) -> UploadRequest:
+    """``UploadRequest(provider, "PUT", url, headers, {}, key, expires_at)`` for a dict nobody else holds.
+
+    The constructor copies ``headers`` into a read-only view; a dict made for this request alone needs no
+    copy, so the view wraps it directly (the result is equal to and as immutable as the constructor's).
+    """
+    request = object.__new__(UploadRequest)
+    for name, value in (
+        ("provider", provider),
+        ("method", "PUT"),
+        ("url", url),
+        ("headers", MappingProxyType(headers)),
+        ("fields", _NO_FIELDS),
+        ("key", key),
+        ("expires_at", expires_at),
+    ):
+        object.__setattr__(request, name, value)
+    return request
+
+
 class _Unsupported(Exception):  # noqa: N818 - a signal to take the general path, never raised to callers
     """The fast path does not cover this call; the general path takes it (and raises its errors)."""
 
@@ -338,7 +364,7 @@ def _s3_presigner(destination: Any) -> Presigner | None:  # noqa: ANN401 - an S3
         url, expires_at = signer.sign_checked(
             location, encode_checked_key(key), names, values, expires=seconds, now=now
         )
-        return UploadRequest(provider, "PUT", url, sent, {}, key, expires_at)
+        return _request(provider, url, sent, key, expires_at)
 
     return _compiled("s3", destination, sign)
 
@@ -351,7 +377,10 @@ def _azure_presigner(destination: Any) -> Presigner | None:  # noqa: ANN401 - an
     signer = azure.resolve_signing(destination).signer
     policy = destination.stored_access_policy
     compiled = {
-        overwrite: signer.compile_put(destination.container, overwrite=overwrite, stored_access_policy=policy)
+        # Presigner.key's keys pass check_key, which covers Azure's blob name rules.
+        overwrite: signer.compile_put(
+            destination.container, overwrite=overwrite, stored_access_policy=policy, names_checked=True
+        )
         for overwrite in (False, True)
     }
 
@@ -375,7 +404,7 @@ def _azure_presigner(destination: Any) -> Presigner | None:  # noqa: ANN401 - an
         headers["x-ms-meta-original_filename"] = original
         sas = compiled[overwrite](key, int(now.timestamp()), seconds)
         assert sas.expires_at is not None  # noqa: S101  (byos always signs the expiry itself)
-        return UploadRequest(provider, "PUT", sas.url, headers, {}, key, sas.expires_at)
+        return _request(provider, sas.url, headers, key, sas.expires_at)
 
     return _compiled("azure", destination, sign)
 
@@ -417,7 +446,7 @@ def _gcs_presigner(destination: Any) -> Presigner | None:  # noqa: ANN401 - a GC
         url = goog4.presign_url(
             signer, "PUT", bucket, key, signed_headers=headers, expires=seconds, now=now, endpoint=endpoint
         )
-        return UploadRequest(provider, "PUT", url, headers, {}, key, now + timedelta(seconds=seconds))
+        return _request(provider, url, headers, key, now + timedelta(seconds=seconds))
 
     return _compiled("gcs", destination, sign)
 
