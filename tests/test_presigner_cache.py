@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -48,6 +49,7 @@ DESTINATIONS: list[dict[str, Any]] = [
     {**S3_BASE, "prefix": "imports/acme/", "expires": "2h"},
     {**S3_BASE, "session_token": "IQoJb3JpZ2luX2VjE+/=token", "sse_kms_key_id": "alias/uploads"},
     {**S3_BASE, "bucket": "dotted.bucket.name", "prefix": "a/"},
+    {**S3_BASE, "expected_bucket_owner": "123456789012", "sse_kms_key_id": "alias/k"},
     {**S3_BASE, "endpoint_url": "http://127.0.0.1:9000", "region": "us-east-1", "addressing_style": "path"},
     {**S3_BASE, "tenant": "acme", "raw_key_template": "{prefix}{tenant}/{upload_id}/{stem}.{ext}"},
     AZURE_BASE,
@@ -230,3 +232,39 @@ def test_upload_ids_are_version_4_uuids() -> None:
         assert str(parsed) == text
         assert parsed.version == 4
         assert parsed.variant == uuid.RFC_4122
+
+
+@settings(
+    max_examples=300,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(
+    settings_index=st.integers(0, len(DESTINATIONS) - 1),
+    filename=NAMES,
+    size=st.sampled_from([None, 0, 1, 8 * 1024**2]),
+    content_type=st.sampled_from([None, "text/csv"]),
+)
+def test_one_request_plans_equal_the_planners(
+    settings_index: int, filename: str, size: int | None, content_type: str | None
+) -> None:
+    from byos import planner  # noqa: PLC0415
+
+    destination = destination_from_dict(DESTINATIONS[settings_index], env=False)
+    options = UploadOptions(filename=filename, content_type=content_type, now=NOW)
+
+    def plan_or_error(build: Any) -> Any:
+        try:
+            return build()
+        except InvalidInputError as exc:
+            return str(exc)
+
+    fast = plan_or_error(
+        lambda: planner.presign_upload(destination, filename, size=size, content_type=content_type, now=NOW)
+    )
+    general_plan = plan_or_error(lambda: planner._single(destination, options, size, None))
+    assert fast == general_plan
+    if not isinstance(fast, str):
+        assert json.dumps(fast.to_dict()) == json.dumps(general_plan.to_dict())

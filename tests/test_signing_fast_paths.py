@@ -95,9 +95,10 @@ def test_a_warm_signer_still_refuses_what_a_fresh_one_refuses() -> None:
         signer.presign_put("good-bucket", "k", expires=60, now=NOW, metadata={"a": "x", "A": "y"})
 
 
+@pytest.mark.parametrize("owner", [None, "123456789012"])
 @pytest.mark.parametrize("token", [None, "IQoJb3JpZ2luX2VjE+/=token"])
 @pytest.mark.parametrize("with_checksums", [False, True])
-def test_batch_part_urls_equal_one_by_one(token: str | None, with_checksums: bool) -> None:
+def test_batch_part_urls_equal_one_by_one(token: str | None, with_checksums: bool, owner: str | None) -> None:
     signer = SigV4Signer("AKIDEXAMPLE", "secret", "eu-west-1", session_token=token)
     lengths = [5 * 1024**2, 5 * 1024**2, 17]
     checksums = ["47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="] * 3 if with_checksums else None
@@ -110,6 +111,7 @@ def test_batch_part_urls_equal_one_by_one(token: str | None, with_checksums: boo
         expires=900,
         now=NOW,
         checksums=checksums,
+        expected_bucket_owner=owner,
     )
     single = [
         signer.presign_upload_part(
@@ -121,6 +123,7 @@ def test_batch_part_urls_equal_one_by_one(token: str | None, with_checksums: boo
             now=NOW,
             content_length=length,
             checksum_sha256=None if checksums is None else checksums[number - 1],
+            expected_bucket_owner=owner,
         )
         for number, length in enumerate(lengths, start=1)
     ]

@@ -42,6 +42,7 @@ from byos.models import UploadRequest
 
 if TYPE_CHECKING:
     from byos.config import Destination
+    from byos.plans import UploadPlan
 
 __all__ = ["MAX_PRESIGNERS", "Presigner", "clear", "fast_metadata_filename", "fast_request", "fast_sanitize"]
 
@@ -51,6 +52,7 @@ _MAX_LIFETIME = timedelta(days=7)
 _ONE_SECOND = timedelta(seconds=1)
 _MAX_PUT_BYTES = 5 * 1024**3
 _AZURE_YEARS = (1971, 9990)  # what the SAS signer takes as a plausible current time
+_SINGLE_PART_BYTES = 8 * 1024**2  # byos.planner.DEFAULT_PART_BYTES: no larger file is one request
 _HANDLED_FIELDS = frozenset({"prefix", "upload_id", "filename", "stem", "ext", "tenant"})
 
 # ASCII characters sanitize_filename keeps as they are (letters, digits, space, - _ . ( )).
@@ -577,3 +579,51 @@ def fast_request(
         )
     except _Unsupported:
         return None
+
+
+def fast_plan(
+    destination: Destination,
+    filename: object,
+    *,
+    size: object,
+    content_type: object,
+    expires: object,
+    now: object,
+    plain: bool,
+) -> UploadPlan | None:
+    """The one-request upload plan of the common case from a compiled presigner, or None.
+
+    What :func:`byos.planner.presign_upload` builds for a raw PUT of at most one part (``size`` None or up to
+    the default part size), through :func:`fast_request`.
+    """
+    if not plain:
+        return None
+    if size is not None and (size.__class__ is not int or not 0 <= size <= _SINGLE_PART_BYTES):
+        return None
+    provider = getattr(destination, "provider", None)
+    request = fast_request(
+        destination,
+        filename,
+        content_type=content_type,
+        content_length=None if provider == "azure" else size,
+        expires=expires,
+        now=now,
+        plain=True,
+    )
+    if request is None:
+        return None
+    from byos.plans import UploadPlan, single_step  # noqa: PLC0415
+
+    return UploadPlan(
+        provider=request.provider,
+        kind="raw",
+        key=request.key,
+        expires_at=request.expires_at,
+        size=size,
+        part_size=None,
+        parallel=False,
+        parts=(single_step(request),),
+        complete=None,
+        abort=None,
+        request=request,
+    )

@@ -292,6 +292,12 @@ def signer_for(destination: S3Destination, credentials: AwsCredentials) -> tuple
     )
 
 
+def owner_headers(destination: S3Destination) -> dict[str, str]:
+    """``x-amz-expected-bucket-owner`` when the destination names the bucket's owner (sent and signed)."""
+    owner = destination.expected_bucket_owner
+    return {} if owner is None else {"x-amz-expected-bucket-owner": owner}
+
+
 def _s3(destination: Destination) -> S3Destination:
     from byos.config import S3Destination  # noqa: PLC0415  (config is heavier than this module needs at load)
 
@@ -328,6 +334,13 @@ def presign_upload(destination: Destination, options: UploadOptions) -> UploadRe
     prepared = prepare(s3, options, credentials_expire_at=credentials.expires_at)
     signer, endpoint = signer_for(s3, credentials)
     if options.method == "POST":
+        if s3.expected_bucket_owner is not None:
+            raise InvalidInputError(
+                "method",
+                "a POST form cannot carry x-amz-expected-bucket-owner, so it would not be bound to the "
+                "bucket owner's account",
+                "use PUT (the default)",
+            )
         if options.content_length is not None or options.checksum_sha256 or options.content_md5:
             raise InvalidInputError(
                 "method", "a POST form cannot lock the exact length or checksum", "use PUT, or min/max_bytes"
@@ -364,6 +377,7 @@ def presign_upload(destination: Destination, options: UploadOptions) -> UploadRe
         if_none_match=not options.overwrite,
         sse_kms_key_id=s3.sse_kms_key_id,
         metadata=prepared.metadata,
+        expected_bucket_owner=s3.expected_bucket_owner,
     )
     return UploadRequest(NAME, "PUT", put.url, put.headers, {}, prepared.key, put.expires_at)
 
@@ -442,6 +456,7 @@ class MultipartUpload:
     size: int
     parts: tuple[UploadRequest, ...] = field(repr=False)
     expires_at: datetime
+    signed_at: datetime | None = None
 
 
 def start_multipart(
@@ -450,9 +465,14 @@ def start_multipart(
     size: int,
     *,
     part_size: int | None = None,
+    part_checksums: Sequence[str] | None = None,
     timeout: float = http.DEFAULT_TIMEOUT,
 ) -> MultipartUpload:
     """Create a multipart upload and presign all of its part URLs in one batch.
+
+    With ``part_checksums`` (base64 SHA-256 of each part, in order) the upload is created with
+    ``x-amz-checksum-algorithm: SHA256`` and every part URL signs its checksum, so S3 refuses a corrupted
+    part.
 
     Raises:
         InvalidInputError: A bad argument, or ``size`` over ``max_bytes`` (or the destination's
@@ -464,17 +484,24 @@ def start_multipart(
     limit = options.max_bytes if options.max_bytes is not None else s3.max_upload_bytes
     if limit is not None and size > limit:
         raise InvalidInputError("size", f"{size} is over the limit of {limit} bytes", "split the file")
+    if part_checksums is not None and (isinstance(part_checksums, str) or len(part_checksums) != count):
+        raise InvalidInputError(
+            "part_checksums", f"must list one checksum for each of {count} parts", "hash every part"
+        )
     credentials = resolve_credentials(s3, now=options.now)
     prepared = prepare(s3, options, credentials_expire_at=credentials.expires_at)
     signer, endpoint = signer_for(s3, credentials)
     headers: dict[str, str] = {}
     if options.content_type is not None:
         headers["Content-Type"] = options.content_type
+    if part_checksums is not None:
+        headers["x-amz-checksum-algorithm"] = "SHA256"
     if s3.sse_kms_key_id is not None:
         headers["x-amz-server-side-encryption"] = "aws:kms"
         headers["x-amz-server-side-encryption-aws-kms-key-id"] = s3.sse_kms_key_id
     for name, value in prepared.metadata.items():
         headers[f"x-amz-meta-{name}"] = value
+    headers.update(owner_headers(s3))
     object_url = endpoint.object_url(s3.bucket, prepared.key)
     url = signer.presign_url(
         "POST",
@@ -489,21 +516,24 @@ def start_multipart(
     multipart_id = http.xml_text(answer.body, "UploadId")
     if not multipart_id:
         raise ProviderError("CreateMultipartUpload: S3 answered without an UploadId")
-    parts = []
-    for number in range(1, count + 1):
-        length = min(chosen, size - (number - 1) * chosen)
-        part = signer.presign_upload_part(
-            s3.bucket,
-            prepared.key,
-            upload_id=multipart_id,
-            part_number=number,
-            expires=prepared.seconds,
-            now=prepared.now,
-            endpoint=endpoint,
-            content_length=length,
-        )
-        parts.append(UploadRequest(NAME, "PUT", part.url, part.headers, {}, prepared.key, part.expires_at))
-    return MultipartUpload(prepared.key, multipart_id, chosen, size, tuple(parts), prepared.expires_at)
+    signed = signer.presign_parts(  # every part URL in one call: checks and signing template once
+        s3.bucket,
+        prepared.key,
+        upload_id=multipart_id,
+        lengths=[min(chosen, size - index * chosen) for index in range(count)],
+        expires=prepared.seconds,
+        now=prepared.now,
+        endpoint=endpoint,
+        checksums=part_checksums,
+        expected_bucket_owner=s3.expected_bucket_owner,
+    )
+    parts = [
+        UploadRequest(NAME, "PUT", part.url, part.headers, {}, prepared.key, part.expires_at)
+        for part in signed
+    ]
+    return MultipartUpload(
+        prepared.key, multipart_id, chosen, size, tuple(parts), prepared.expires_at, prepared.now
+    )
 
 
 def complete_multipart(
@@ -527,18 +557,9 @@ def complete_multipart(
         raise InvalidInputError(
             "etags", f"got {len(etags)} for {len(upload.parts)} parts", "send one ETag per part, in order"
         )
-    body = ["<CompleteMultipartUpload>"]
-    for number, etag in enumerate(etags, start=1):
-        if not isinstance(etag, str) or not _ETAG.fullmatch(etag):
-            raise InvalidInputError(
-                "etags", f"part {number} has a malformed ETag", "pass the ETag header as sent"
-            )
-        quoted = etag if etag.startswith('"') else f'"{etag}"'
-        body.append(f"<Part><PartNumber>{number}</PartNumber><ETag>{escape(quoted)}</ETag></Part>")
-    body.append("</CompleteMultipartUpload>")
-    headers = {} if overwrite else {"If-None-Match": "*"}
-    url = _server_call_url(destination, upload, "POST", headers)
-    answer = http.send("POST", url, headers=headers, body="".join(body).encode("utf-8"), timeout=timeout)
+    body = complete_body(etags)
+    complete = presign_complete(destination, upload, overwrite=overwrite)
+    answer = http.send("POST", complete.url, headers=complete.headers, body=body, timeout=timeout)
     _raise_for_error(answer, "CompleteMultipartUpload")
 
 
@@ -550,27 +571,93 @@ def abort_multipart(
     Raises:
         ProviderError: S3 refused to abort.
     """
-    url = _server_call_url(destination, upload, "DELETE", {})
-    answer = http.send("DELETE", url, timeout=timeout)
+    abort = presign_abort(destination, upload)
+    answer = http.send("DELETE", abort.url, headers=abort.headers, timeout=timeout)
     if answer.status != 404:  # already gone is what we wanted
         _raise_for_error(answer, "AbortMultipartUpload")
 
 
-def _server_call_url(
-    destination: Destination, upload: MultipartUpload, method: str, headers: Mapping[str, str]
-) -> str:
+def complete_body(etags: Sequence[str], checksums: Sequence[str] | None = None) -> bytes:
+    """The ``CompleteMultipartUpload`` body: every part's number and ETag (quoted), in part order.
+
+    With ``checksums`` (base64 SHA-256 of each part) each part also names its ``ChecksumSHA256``.
+
+    Raises:
+        InvalidInputError: A malformed ETag, or checksums that do not match the parts.
+    """
+    if checksums is not None and len(checksums) != len(etags):
+        raise InvalidInputError("checksums", "do not match the parts", "pass one checksum per part")
+    body = ["<CompleteMultipartUpload>"]
+    for number, etag in enumerate(etags, start=1):
+        if not isinstance(etag, str) or not _ETAG.fullmatch(etag):
+            raise InvalidInputError(
+                "etags", f"part {number} has a malformed ETag", "pass the ETag header as sent"
+            )
+        quoted = etag if etag.startswith('"') else f'"{etag}"'
+        checksum = (
+            "" if checksums is None else f"<ChecksumSHA256>{escape(checksums[number - 1])}</ChecksumSHA256>"
+        )
+        body.append(f"<Part><PartNumber>{number}</PartNumber><ETag>{escape(quoted)}</ETag>{checksum}</Part>")
+    body.append("</CompleteMultipartUpload>")
+    return "".join(body).encode("utf-8")
+
+
+def presign_complete(
+    destination: Destination,
+    upload: MultipartUpload,
+    *,
+    overwrite: bool = False,
+    expires: int = SERVER_CALL_EXPIRES,
+    now: datetime | None = None,
+) -> UploadRequest:
+    """Presign ``CompleteMultipartUpload`` (POST ``?uploadId=``), write-once (``If-None-Match: *`` signed).
+
+    Equal to botocore's ``generate_presigned_url("complete_multipart_upload")`` for the same inputs.
+    """
+    require_bool("overwrite", overwrite)
+    headers = {} if overwrite else {"If-None-Match": "*"}
+    return _server_call(destination, upload, "POST", headers, expires=expires, now=now)
+
+
+def presign_abort(
+    destination: Destination,
+    upload: MultipartUpload,
+    *,
+    expires: int = SERVER_CALL_EXPIRES,
+    now: datetime | None = None,
+) -> UploadRequest:
+    """Presign ``AbortMultipartUpload`` (DELETE ``?uploadId=``); needs ``s3:AbortMultipartUpload``.
+
+    Equal to botocore's ``generate_presigned_url("abort_multipart_upload")`` for the same inputs.
+    """
+    return _server_call(destination, upload, "DELETE", {}, expires=expires, now=now)
+
+
+def _server_call(
+    destination: Destination,
+    upload: MultipartUpload,
+    method: str,
+    headers: Mapping[str, str],
+    *,
+    expires: int,
+    now: datetime | None,
+) -> UploadRequest:
     s3 = _s3(destination)
-    now = datetime.now(UTC)
-    credentials = resolve_credentials(s3, now=now)
+    headers = {**headers, **owner_headers(s3)}
+    moment = now or datetime.now(UTC)
+    credentials = resolve_credentials(s3, now=moment)
     signer, endpoint = signer_for(s3, credentials)
-    return signer.presign_url(
+    if credentials.expires_at is not None:
+        expires = max(1, min(expires, math.floor((credentials.expires_at - moment).total_seconds())))
+    url = signer.presign_url(
         method,
         endpoint.object_url(s3.bucket, upload.key),
         signed_headers={name.lower(): value for name, value in headers.items()},
         query={"uploadId": upload.multipart_id},
-        expires=SERVER_CALL_EXPIRES,
-        now=now,
+        expires=expires,
+        now=moment,
     )
+    return UploadRequest(NAME, method, url, headers, {}, upload.key, moment + timedelta(seconds=expires))
 
 
 def _raise_for_error(answer: http.Response, operation: str) -> None:

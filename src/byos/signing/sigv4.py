@@ -103,6 +103,7 @@ _REGION = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _AWS_REGION = re.compile(r"[a-z]{2,5}(?:-[a-z]+)+-[0-9]{1,3}")
 _SERVICE = re.compile(r"[a-z0-9][a-z0-9-]*")
 _METHOD = re.compile(r"[A-Z]+")
+_ACCOUNT_ID = re.compile(r"[0-9]{12}")
 _ENCODED_PATH = re.compile(r"/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*")
 _DOT_SEGMENT = re.compile(r"(?:^|/)\.\.?(?:/|$)")
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
@@ -545,6 +546,7 @@ class SigV4Signer:
         server_side_encryption: str | None = None,
         sse_kms_key_id: str | None = None,
         metadata: Mapping[str, str] | None = None,
+        expected_bucket_owner: str | None = None,
     ) -> PresignedRequest:
         """Presign a ``PutObject``: one request that writes exactly ``key`` with the given properties.
 
@@ -565,6 +567,8 @@ class SigV4Signer:
             server_side_encryption: ``AES256``, ``aws:kms`` or ``aws:kms:dsse``.
             sse_kms_key_id: KMS key for SSE-KMS (implies ``aws:kms`` when no mode is given).
             metadata: User metadata, sent as ``x-amz-meta-<name>`` headers (names are lower-cased).
+            expected_bucket_owner: The 12-digit account id that must own the bucket (S3 answers 403
+                otherwise), signed as ``x-amz-expected-bucket-owner``.
 
         Returns:
             The URL and the headers to send.
@@ -603,6 +607,7 @@ class SigV4Signer:
                 sent[name] = value
                 names.append(name)
                 values.append(" ".join(value.split()))
+        _owner_header(expected_bucket_owner, sent, names, values)
         url, lifetime = self._sign_fast("PUT", target, names, values, expires=expires, stamp=stamp)
         return PresignedRequest("PUT", url, MappingProxyType(sent), whole + lifetime)
 
@@ -658,6 +663,7 @@ class SigV4Signer:
         content_length: int | None = None,
         content_md5: str | None = None,
         checksum_sha256: str | None = None,
+        expected_bucket_owner: str | None = None,
     ) -> PresignedRequest:
         """Presign an ``UploadPart`` of a multipart upload created server side.
 
@@ -672,6 +678,7 @@ class SigV4Signer:
             content_length: Lock the part size in bytes (0..5 GiB).
             content_md5: Base64 MD5 of the part.
             checksum_sha256: Base64 SHA-256 of the part (the upload must have been created with SHA256).
+            expected_bucket_owner: The 12-digit account id that must own the bucket, signed.
 
         Returns:
             The URL and the headers to send.
@@ -702,6 +709,7 @@ class SigV4Signer:
         values = [target[1]]
         if content_length is not None or content_md5 is not None or checksum_sha256 is not None:
             _body_headers(content_length, content_md5, checksum_sha256, sent=sent, names=names, values=values)
+        _owner_header(expected_bucket_owner, sent, names, values)
         query = (str(part_number), _encode_value(upload_id, "upload_id"))
         url, lifetime = self._sign_fast(
             "PUT", target, names, values, query=(_PART_QUERY, query), expires=expires, stamp=stamp
@@ -719,6 +727,7 @@ class SigV4Signer:
         now: datetime,
         endpoint: S3Endpoint | None = None,
         checksums: Sequence[str] | None = None,
+        expected_bucket_owner: str | None = None,
     ) -> list[PresignedRequest]:
         """Presign every ``UploadPart`` of a multipart upload at once, part ``i + 1`` of ``lengths[i]`` bytes.
 
@@ -735,6 +744,7 @@ class SigV4Signer:
             now: The signing time, timezone-aware.
             endpoint: Where the bucket lives; default: the signer's region on AWS.
             checksums: Base64 SHA-256 of each part (signed as ``x-amz-checksum-sha256``), or None.
+            expected_bucket_owner: The 12-digit account id that must own the bucket, signed.
 
         Returns:
             One request per part, in order.
@@ -763,7 +773,16 @@ class SigV4Signer:
         if expires.__class__ is not int or not 1 <= expires <= MAX_EXPIRES_SECONDS:
             _check_expires(expires)
         whole, stamp = self._stamp(now)
-        names = ("content-length",) if checksums is None else ("content-length", "x-amz-checksum-sha256")
+        owner: dict[str, str] = {}
+        owner_names: list[str] = []
+        owner_values: list[str] = []
+        _owner_header(expected_bucket_owner, owner, owner_names, owner_values)
+        names = (
+            "content-length",
+            *(() if checksums is None else ("x-amz-checksum-sha256",)),
+            *owner_names,
+        )
+        tail = tuple(owner_values)
         date = stamp[:8]
         cache_key = (date, expires, "PUT", *names, "", *_PART_QUERY)
         template = self._templates.get(cache_key)
@@ -788,11 +807,11 @@ class SigV4Signer:
             number = str(index + 1)
             size = str(length)
             if checksums is None:
-                headers = {"Content-Length": size}
-                ordered = pick((host, size))
+                headers = {"Content-Length": size, **owner}
+                ordered = pick((host, size, *tail))
             else:
-                headers = {"Content-Length": size, "x-amz-checksum-sha256": checksums[index]}
-                ordered = pick((host, size, checksums[index]))
+                headers = {"Content-Length": size, "x-amz-checksum-sha256": checksums[index], **owner}
+                ordered = pick((host, size, checksums[index], *tail))
             request = request_format % (path, stamp, number, upload, *ordered)
             signature = mac((sts_head + digest(request.encode("utf-8")).hexdigest()).encode("ascii"))
             parts.append(
@@ -1313,6 +1332,26 @@ def _body_headers(
         sent["x-amz-checksum-sha256"] = checksum_sha256
         names.append("x-amz-checksum-sha256")
         values.append(checksum_sha256)
+
+
+def check_account_id(value: object, field: str = "expected_bucket_owner") -> str:
+    """Return ``value`` if it is a 12-digit AWS account id.
+
+    Raises:
+        InvalidInputError: It is not.
+    """
+    if not isinstance(value, str) or not _ACCOUNT_ID.fullmatch(value):
+        raise InvalidInputError(
+            field, "is not a 12-digit AWS account id", "copy the bucket owner's account id, like 111122223333"
+        )
+    return value
+
+
+def _owner_header(owner: str | None, sent: dict[str, str], names: list[str], values: list[str]) -> None:
+    if owner is not None:
+        sent["x-amz-expected-bucket-owner"] = check_account_id(owner)
+        names.append("x-amz-expected-bucket-owner")
+        values.append(owner)
 
 
 def _size_conditions(min_bytes: int | None, max_bytes: int | None) -> list[object]:
