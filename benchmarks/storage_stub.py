@@ -4,8 +4,9 @@ It answers the calls the setup checker makes as a write-only, CORS-configured, p
 reads, lists, deletes and the location and encryption reads are refused (``AccessDenied``), ``HEAD`` on the
 bucket is refused with its region, a ``PUT`` stores the key (a second ``PUT`` of that key with
 ``If-None-Match: *`` gets 412), a preflight is allowed for the origin and the requested headers, and
-anonymous requests are refused. Signatures are not verified: the stub stands for a cloud's latency, not for
-its checks (the test suite's moto, LocalStack, Azurite and fake-gcs-server do those).
+anonymous requests are refused. ``POST ?uploads`` (CreateMultipartUpload) answers a new upload id.
+Signatures are not verified: the stub stands for a cloud's latency, not for its checks (the test suite's
+moto, LocalStack, Azurite and fake-gcs-server do those).
 
 One asyncio event loop serves every connection, so thousands of requests can wait out their latency at once
 at almost no CPU cost: the figures measure byos, not the stub. Run as a program it prints ``PORT=<n>`` and
@@ -33,6 +34,10 @@ _PRECONDITION = (
     b"<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not"
     b" hold</Message></Error>"
 )
+_INITIATED = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<InitiateMultipartUploadResult><UploadId>{id}</UploadId>'
+    b"</InitiateMultipartUploadResult>"
+)
 _REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 412: "Precondition Failed"}
 
 
@@ -44,8 +49,11 @@ class StorageStub:
         self.region = region
         self.written: set[str] = set()
         self.requests = 0
+        self.uploads = 0
 
-    def answer(self, method: str, target: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+    def answer(  # noqa: PLR0911 - one answer per kind of request
+        self, method: str, target: str, headers: dict[str, str]
+    ) -> tuple[int, dict[str, str], bytes]:
         """Return status, headers and body for one request (names in ``headers`` are lower case)."""
         parts = urlsplit(target)
         path = unquote(parts.path)
@@ -69,6 +77,11 @@ class StorageStub:
                 },
                 b"",
             )
+        query_names = {pair.partition("=")[0] for pair in parts.query.split("&")}
+        if method == "POST" and signed and "uploads" in query_names:
+            self.uploads += 1
+            upload_id = f"byos-stub-upload-{self.uploads}"
+            return 200, cors, _INITIATED.replace(b"{id}", upload_id.encode("ascii"))
         if method == "PUT" and signed and path.count("/") >= 2:
             if path in self.written and headers.get("if-none-match") == "*":
                 return 412, cors, _PRECONDITION

@@ -65,6 +65,18 @@ class HmacSha256:
     def __repr__(self) -> str:
         return "HmacSha256(<key hidden>)"
 
+    def prefixed(self, prefix: bytes) -> HmacSha256:
+        """Return the HMAC of messages that all start with ``prefix``, the prefix hashed once.
+
+        ``h.prefixed(p).hexdigest(m)`` equals ``h.hexdigest(p + m)``.
+        """
+        mac = object.__new__(HmacSha256)
+        inner = self._inner.copy()
+        inner.update(prefix)
+        mac._inner = inner
+        mac._outer = self._outer
+        return mac
+
     def digest(self, message: bytes) -> bytes:
         """Return the HMAC of ``message``."""
         inner = self._inner.copy()

@@ -753,23 +753,7 @@ class SigV4Signer:
             InvalidInputError: A bad argument.
         """
         origin, host, path = self._resolve(endpoint, bucket, key)
-        if not isinstance(upload_id, str) or not upload_id or len(upload_id) > 1024:
-            raise InvalidInputError(
-                "upload_id", "must be a non-empty string", "pass the UploadId from CreateMultipartUpload"
-            )
-        if not 1 <= len(lengths) <= MAX_PART_NUMBER:
-            raise InvalidInputError(
-                "part_number",
-                f"must be an integer from 1 to {MAX_PART_NUMBER}",
-                "use larger parts so that at most 10000 are needed",
-            )
-        if checksums is not None:
-            if len(checksums) != len(lengths):
-                raise InvalidInputError("checksums", "must give one checksum per part", "hash every part")
-            for checksum in checksums:
-                _check_base64("checksum_sha256", checksum, _SHA256_BYTES, "SHA-256")
-        for length in lengths:
-            _check_length("content_length", length)
+        _check_parts(upload_id, lengths, checksums)
         if expires.__class__ is not int or not 1 <= expires <= MAX_EXPIRES_SECONDS:
             _check_expires(expires)
         whole, stamp = self._stamp(now)
@@ -792,29 +776,35 @@ class SigV4Signer:
                 self._templates.clear()
             self._templates[cache_key] = template
         upload = _encode_value(upload_id, "upload_id")
-        request_format, pick, digest, mac = (
-            template.request_format,
-            template.pick,
-            template.sha256,
-            template.mac.hexdigest,
-        )
-        sts_head = f"{ALGORITHM}\n{stamp}{template.sts_scope}"
+        # The canonical request of part N is HEAD + N + MIDDLE + length + TAIL (+ checksum + REST): render it
+        # once with markers, hash HEAD once, and per part hash only what follows it.
+        markers = [host, "\x01", *(() if checksums is None else ("\x02",)), *tail]
+        rendered = template.request_format % (path, stamp, "\x00", upload, *template.pick(markers))
+        head, rest = rendered.split("\x00")
+        middle, after_length = rest.split("\x01")
+        after_checksum = ""
+        if checksums is not None:
+            after_length, after_checksum = after_length.split("\x02")
+        head_hash = template.sha256(head.encode("utf-8"))
+        mac = template.mac.prefixed(f"{ALGORITHM}\n{stamp}{template.sts_scope}".encode("ascii")).hexdigest
         url_head = f"{origin}{path}?partNumber="
         url_tail = f"&uploadId={upload}&{template.head}{stamp}{template.tail}&X-Amz-Signature="
         expires_at = whole + template.lifetime
         parts: list[PresignedRequest] = []
+        append = parts.append
         for index, length in enumerate(lengths):
             number = str(index + 1)
             size = str(length)
+            request = head_hash.copy()
             if checksums is None:
                 headers = {"Content-Length": size, **owner}
-                ordered = pick((host, size, *tail))
+                request.update(f"{number}{middle}{size}{after_length}".encode())
             else:
-                headers = {"Content-Length": size, "x-amz-checksum-sha256": checksums[index], **owner}
-                ordered = pick((host, size, checksums[index], *tail))
-            request = request_format % (path, stamp, number, upload, *ordered)
-            signature = mac((sts_head + digest(request.encode("utf-8")).hexdigest()).encode("ascii"))
-            parts.append(
+                checksum = checksums[index]
+                headers = {"Content-Length": size, "x-amz-checksum-sha256": checksum, **owner}
+                request.update(f"{number}{middle}{size}{after_length}{checksum}{after_checksum}".encode())
+            signature = mac(request.hexdigest().encode("ascii"))
+            append(
                 PresignedRequest(
                     "PUT", f"{url_head}{number}{url_tail}{signature}", MappingProxyType(headers), expires_at
                 )
@@ -1165,6 +1155,27 @@ def encode_checked_key(key: str) -> str:
         InvalidInputError: The key breaks a rule.
     """
     return _encode_key(key)
+
+
+def _check_parts(upload_id: object, lengths: Sequence[int], checksums: Sequence[str] | None) -> None:
+    """The checks presign_upload_part makes, for every part of a batch."""
+    if not isinstance(upload_id, str) or not upload_id or len(upload_id) > 1024:
+        raise InvalidInputError(
+            "upload_id", "must be a non-empty string", "pass the UploadId from CreateMultipartUpload"
+        )
+    if not 1 <= len(lengths) <= MAX_PART_NUMBER:
+        raise InvalidInputError(
+            "part_number",
+            f"must be an integer from 1 to {MAX_PART_NUMBER}",
+            "use larger parts so that at most 10000 are needed",
+        )
+    if checksums is not None:
+        if len(checksums) != len(lengths):
+            raise InvalidInputError("checksums", "must give one checksum per part", "hash every part")
+        for checksum in checksums:
+            _check_base64("checksum_sha256", checksum, _SHA256_BYTES, "SHA-256")
+    for length in lengths:
+        _check_length("content_length", length)
 
 
 def _check_key_text(name: str, key: object, max_bytes: int) -> None:
