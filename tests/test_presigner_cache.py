@@ -268,3 +268,32 @@ def test_one_request_plans_equal_the_planners(
     assert fast == general_plan
     if not isinstance(fast, str):
         assert json.dumps(fast.to_dict()) == json.dumps(general_plan.to_dict())
+
+
+def test_shared_header_constructors_equal_the_dataclasses() -> None:
+    from byos.plans import Step  # noqa: PLC0415
+    from byos.signing.sigv4 import SigV4Signer  # noqa: PLC0415
+
+    signer = SigV4Signer("AKIDEXAMPLE", "secret", "eu-west-1")
+    signed = signer.presign_parts("acme-imports", "k", upload_id="u", lengths=[5, 3], expires=60, now=NOW)
+    requests = presigner_cache.part_requests("s3", signed, "k")
+    assert requests == [UploadRequest("s3", "PUT", p.url, p.headers, {}, "k", p.expires_at) for p in signed]
+    spans = [(0, 5), (5, 8)]
+    steps = presigner_cache.part_steps(requests, spans)
+    expected = tuple(
+        Step(
+            method="PUT",
+            url=r.url,
+            headers=r.headers,
+            body="range",
+            range=span,
+            part_number=n,
+            expect=(200,),
+            collect="etag",
+        )
+        for n, (r, span) in enumerate(zip(requests, spans, strict=True), start=1)
+    )
+    assert steps == expected
+    assert [s.to_dict() for s in steps] == [s.to_dict() for s in expected]
+    with pytest.raises(TypeError):
+        steps[0].headers["Content-Length"] = "9"  # type: ignore[index]

@@ -20,7 +20,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
@@ -42,7 +42,8 @@ from byos.models import UploadRequest
 
 if TYPE_CHECKING:
     from byos.config import Destination
-    from byos.plans import UploadPlan
+    from byos.plans import Step, UploadPlan
+    from byos.signing.sigv4 import PresignedRequest
 
 __all__ = ["MAX_PRESIGNERS", "Presigner", "clear", "fast_metadata_filename", "fast_request", "fast_sanitize"]
 
@@ -265,19 +266,27 @@ _NO_FIELDS: Final[MappingProxyType[str, str]] = MappingProxyType({})
 
 
 def _request(
-    provider: str, url: str, headers: dict[str, str], key: str, expires_at: datetime
+    provider: str, url: str, headers: Mapping[str, str], key: str, expires_at: datetime
 ) -> UploadRequest:
-    """``UploadRequest(provider, "PUT", url, headers, {}, key, expires_at)`` for a dict nobody else holds.
+    """``UploadRequest(provider, "PUT", url, headers, {}, key, expires_at)`` for headers nobody else holds.
 
-    The constructor copies ``headers`` into a read-only view; a dict made for this request alone needs no
-    copy, so the view wraps it directly (the result is equal to and as immutable as the constructor's).
+    The constructor copies ``headers`` into a read-only view; a dict made for this request alone (or a
+    read-only view of one, as the signers return) needs no copy, so the view wraps it directly: the result
+    is equal to and as immutable as the constructor's.
     """
     request = object.__new__(UploadRequest)
+    # A dict made for this request, or a signer's read-only view of one: no copy (anything else: a copy).
+    if isinstance(headers, MappingProxyType):
+        view: Mapping[str, str] = headers
+    elif type(headers) is dict:
+        view = MappingProxyType(headers)
+    else:
+        view = MappingProxyType(dict(headers))
     for name, value in (
         ("provider", provider),
         ("method", "PUT"),
         ("url", url),
-        ("headers", MappingProxyType(headers)),
+        ("headers", view),
         ("fields", _NO_FIELDS),
         ("key", key),
         ("expires_at", expires_at),
@@ -627,3 +636,40 @@ def fast_plan(
         abort=None,
         request=request,
     )
+
+
+def part_requests(provider: str, parts: Sequence[PresignedRequest], key: str) -> list[UploadRequest]:
+    """The upload requests of presigned multipart parts, their read-only headers shared, not copied."""
+    return [_request(provider, part.url, part.headers, key, part.expires_at) for part in parts]
+
+
+def part_steps(parts: Sequence[UploadRequest], spans: Sequence[tuple[int, int]]) -> tuple[Step, ...]:
+    """The plan steps of S3 parts (body ``range``, ETag collected), as ``Step(...)`` builds them.
+
+    Each step shares its request's read-only headers instead of copying them.
+    """
+    from byos.plans import Step  # noqa: PLC0415
+
+    steps = []
+    setter = object.__setattr__
+    for number, (request, span) in enumerate(zip(parts, spans, strict=True), start=1):
+        step = object.__new__(Step)
+        for name, value in (
+            ("method", "PUT"),
+            ("url", request.url),
+            ("url_from", None),
+            ("headers", request.headers),
+            ("fields", None),
+            ("body", "range"),
+            ("range", span),
+            ("part_number", number),
+            ("block_id", None),
+            ("expect", _EXPECT_OK),
+            ("collect", "etag"),
+        ):
+            setter(step, name, value)
+        steps.append(step)
+    return tuple(steps)
+
+
+_EXPECT_OK: Final = (200,)

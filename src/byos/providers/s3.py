@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
-from byos import http
+from byos import http, presigner_cache
 from byos.bounded import SingleFlight, call_within
 from byos.endpoints import is_loopback_host
 from byos.errors import CredentialsError, InvalidInputError, ProviderError, ProviderTimeoutError
@@ -527,10 +527,7 @@ def start_multipart(
         checksums=part_checksums,
         expected_bucket_owner=s3.expected_bucket_owner,
     )
-    parts = [
-        UploadRequest(NAME, "PUT", part.url, part.headers, {}, prepared.key, part.expires_at)
-        for part in signed
-    ]
+    parts = presigner_cache.part_requests(NAME, signed, prepared.key)  # the signers' headers, not copied
     return MultipartUpload(
         prepared.key, multipart_id, chosen, size, tuple(parts), prepared.expires_at, prepared.now
     )
