@@ -813,6 +813,7 @@ def fig_x(value: float | None) -> str:
 
 def section_batch(run: Run, plan: Plan) -> None:
     """Section 2: every part URL of a 50 GiB multipart upload, byos's start_multipart loop against boto3."""
+    from byos.presigner_cache import part_requests  # noqa: PLC0415
     from byos.providers.s3 import plan_parts  # noqa: PLC0415
     from byos.signing.sigv4 import S3Endpoint, SigV4Signer  # noqa: PLC0415
 
@@ -839,9 +840,7 @@ def section_batch(run: Run, plan: Plan) -> None:
             now=datetime.now(UTC),
             endpoint=endpoint,
         )
-        return [
-            UploadRequest("s3", "PUT", part.url, part.headers, {}, KEY, part.expires_at) for part in parts
-        ]
+        return part_requests("s3", parts, KEY)
 
     def boto3_parts() -> list[str]:
         return [
