@@ -560,7 +560,21 @@ def fast_request(
         plain: The caller checked that no other option is set (method PUT, no checksums, sizes ranges,
             upload or import ids, metadata).
     """
-    if not plain or filename.__class__ is not str or (overwrite is not True and overwrite is not False):
+    if not plain or (overwrite is not True and overwrite is not False):
+        return None
+    return _fast(destination, filename, content_type, content_length, overwrite, expires, now)
+
+
+def _fast(  # noqa: PLR0917 - the shared body of fast_request and fast_plan, positional for speed
+    destination: Destination,
+    filename: object,
+    content_type: object,
+    content_length: object,
+    overwrite: bool,
+    expires: object,
+    now: object,
+) -> UploadRequest | None:
+    if filename.__class__ is not str:
         return None
     if content_type is not None and (
         content_type.__class__ is not str
@@ -603,39 +617,64 @@ def fast_plan(
     """The one-request upload plan of the common case from a compiled presigner, or None.
 
     What :func:`byos.planner.presign_upload` builds for a raw PUT of at most one part (``size`` None or up to
-    the default part size), through :func:`fast_request`.
+    the default part size): ``UploadPlan(..., parts=(single_step(request),), request=request)``, built
+    without copying the request's read-only headers again.
     """
     if not plain:
         return None
     if size is not None and (size.__class__ is not int or not 0 <= size <= _SINGLE_PART_BYTES):
         return None
-    provider = getattr(destination, "provider", None)
-    request = fast_request(
-        destination,
-        filename,
-        content_type=content_type,
-        content_length=None if provider == "azure" else size,
-        expires=expires,
-        now=now,
-        plain=True,
-    )
+    length = None if getattr(destination, "provider", None) == "azure" else size
+    request = _fast(destination, filename, content_type, length, False, expires, now)
     if request is None:
         return None
-    from byos.plans import UploadPlan, single_step  # noqa: PLC0415
-
-    return UploadPlan(
-        provider=request.provider,
-        kind="raw",
-        key=request.key,
-        expires_at=request.expires_at,
-        size=size,
-        part_size=None,
-        parallel=False,
-        parts=(single_step(request),),
-        complete=None,
-        abort=None,
-        request=request,
+    plan_types = _PLAN_TYPES or _load_plan_types()
+    step: Any = object.__new__(plan_types[1])
+    plan: Any = object.__new__(plan_types[0])
+    setter = object.__setattr__
+    step_values: tuple[tuple[str, object], ...] = (
+        ("method", "PUT"),
+        ("url", request.url),
+        ("url_from", None),
+        ("headers", request.headers),
+        ("fields", None),
+        ("body", "file"),
+        ("range", None),
+        ("part_number", None),
+        ("block_id", None),
+        ("expect", _EXPECT_WHOLE),
+        ("collect", None),
     )
+    for name, value in step_values:
+        setter(step, name, value)
+    plan_values: tuple[tuple[str, object], ...] = (
+        ("provider", request.provider),
+        ("kind", "raw"),
+        ("key", request.key),
+        ("expires_at", request.expires_at),
+        ("size", size),
+        ("part_size", None),
+        ("parallel", False),
+        ("parts", (step,)),
+        ("complete", None),
+        ("abort", None),
+        ("request", request),
+        ("upload_id", None),
+    )
+    for name, value in plan_values:
+        setter(plan, name, value)
+    return plan  # type: ignore[no-any-return]
+
+
+_EXPECT_WHOLE: Final = (200, 201)  # what byos.plans.single_step expects of a PUT
+_PLAN_TYPES: list[type] = []
+
+
+def _load_plan_types() -> list[type]:
+    from byos.plans import Step, UploadPlan  # noqa: PLC0415  (plans import this module's callers)
+
+    _PLAN_TYPES[:] = [UploadPlan, Step]
+    return _PLAN_TYPES
 
 
 def part_requests(provider: str, parts: Sequence[PresignedRequest], key: str) -> list[UploadRequest]:
