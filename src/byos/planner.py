@@ -145,7 +145,7 @@ def presign_upload(
         and part_size is None
         and upload_id is None
         and import_id is None
-        and not metadata
+        and (metadata is None or (metadata.__class__ is dict and not metadata))
         and checksums is None,
     )
     if fast is not None:  # one request from a compiled presigner: what _single returns, byte for byte

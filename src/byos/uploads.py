@@ -77,7 +77,7 @@ def presign_upload(
         and content_md5 is None
         and upload_id is None
         and import_id is None
-        and not metadata,
+        and (metadata is None or (metadata.__class__ is dict and not metadata)),
     )
     if fast is not None:  # a destination compiled once; byte for byte what the general path returns
         return fast
