@@ -297,3 +297,15 @@ def test_shared_header_constructors_equal_the_dataclasses() -> None:
     assert [s.to_dict() for s in steps] == [s.to_dict() for s in expected]
     with pytest.raises(TypeError):
         steps[0].headers["Content-Length"] = "9"  # type: ignore[index]
+
+
+@pytest.mark.parametrize("metadata", [[], "", 0, (), False])
+def test_wrongly_typed_empty_metadata_is_refused_on_both_entry_points(metadata: Any) -> None:
+    from byos import planner  # noqa: PLC0415
+
+    destination = destination_from_dict(S3_BASE, env=False)
+    with pytest.raises(InvalidInputError) as from_plan:
+        planner.presign_upload(destination, "a.csv", metadata=metadata)
+    with pytest.raises(InvalidInputError) as from_request:
+        presign_upload(destination, "a.csv", metadata=metadata)
+    assert from_plan.value.field == from_request.value.field == "metadata"
