@@ -464,6 +464,24 @@ def presign_cases(keys: Keys) -> list[Case]:  # noqa: PLR0915 - one builder per 
         )
         return lambda: presign_upload(dest, FILENAME, content_type=CONTENT_TYPE, size=SINGLE_SIZE)
 
+    def s3_request() -> Callable[[], object]:
+        from byos import uploads  # noqa: PLC0415 - the request API under the plan
+
+        dest = destination_from_dict(
+            {
+                "provider": "s3",
+                "bucket": BUCKET,
+                "region": REGION,
+                "access_key_id": ACCESS_KEY_ID,
+                "secret_access_key": SECRET_ACCESS_KEY,
+                "prefix": "imports/",
+            },
+            env=False,
+        )
+        return lambda: uploads.presign_upload(
+            dest, FILENAME, content_type=CONTENT_TYPE, content_length=SINGLE_SIZE
+        )
+
     client = boto3_client()
     put_params = {
         "Bucket": BUCKET,
@@ -669,7 +687,8 @@ def presign_cases(keys: Keys) -> list[Case]:  # noqa: PLR0915 - one builder per 
 
     return [
         Case("s3.byos", "S3", "byos SigV4Signer.presign_put", s3_byos, note="5 signed headers"),
-        Case("s3.library", "S3", "byos presign_upload (library path)", s3_library, note="+ key layout, UUID"),
+        Case("s3.library", "S3", "byos presign_upload (library path)", s3_library, note="a one-request plan"),
+        Case("s3.request", "S3", "byos uploads.presign_upload (one request)", s3_request, note="no plan"),
         Case("s3.boto3", "S3", "boto3 generate_presigned_url", s3_boto3, s3_boto3_same),
         Case("s3.botocore", "S3", "botocore S3SigV4QueryAuth", s3_botocore, s3_botocore_same),
         Case("s3.obstore", "S3", "obstore sign (S3Store)", s3_obstore, note="signs no headers"),
@@ -738,6 +757,11 @@ def section_presign(run: Run, plan: Plan, keys: Keys) -> None:  # noqa: PLR0915 
         "S3 library path vs obstore", pick("s3.library", "presign_upload"), pick("s3.obstore", "obstore")
     )
     ratio_line("S3 signer vs obstore", pick("s3.byos", "presign_put"), pick("s3.obstore", "obstore"))
+    ratio_line(
+        "S3 request path vs signer",
+        pick("s3.request", "uploads.presign_upload"),
+        pick("s3.byos", "presign_put"),
+    )
     ratio_line(
         "Azure library path vs signer", pick("azure.library", "presign_upload"), pick("azure.byos", "sign")
     )
