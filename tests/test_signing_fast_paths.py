@@ -140,3 +140,37 @@ def test_batch_part_urls_refuse_what_one_by_one_refuses() -> None:
         signer.presign_parts("acme-imports", "k", lengths=[1, -1], **options)  # type: ignore[arg-type]
     with pytest.raises(InvalidInputError, match="checksums"):
         signer.presign_parts("acme-imports", "k", lengths=[1], checksums=[], **options)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("endpoint", ["https://storage.googleapis.com", "http://127.0.0.1:4443"])
+@pytest.mark.parametrize("expires", [60, 604_800])
+def test_compiled_gcs_put_equals_presign_url(endpoint: str, expires: int) -> None:
+    from byos.signing import goog4  # noqa: PLC0415
+    from byos.signing.goog4_compiled import compile_put  # noqa: PLC0415
+
+    signer = goog4.HmacSigner("GOOG1EXAMPLEACCESSID", "c2VjcmV0LXNlY3JldA==")
+    sign = compile_put(signer, "acme-imports", endpoint)
+    headers_sets = [
+        {"x-goog-meta-original-filename": "a b.csv"},
+        {"content-type": "text/csv", "x-goog-if-generation-match": "0", "x-goog-meta-original-filename": "x"},
+        {
+            "content-type": "application/vnd.ms-excel",
+            "x-goog-content-length-range": "5,5",
+            "x-goog-if-generation-match": "0",
+            "x-goog-meta-original-filename": "%C3%BC.csv",
+        },
+    ]
+    for key in ("a.csv", "in/0f8fad5b-d9cb-469f-a165-70867728950e-Q3 report (final).csv", "ü/ß~x"):
+        for headers in headers_sets:
+            names = tuple(sorted(headers))
+            expected = goog4.presign_url(
+                signer,
+                "PUT",
+                "acme-imports",
+                key,
+                signed_headers=headers,
+                expires=expires,
+                now=NOW,
+                endpoint=endpoint,
+            )
+            assert sign(key, names, [headers[n] for n in names], expires, NOW) == expected

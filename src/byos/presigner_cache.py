@@ -427,14 +427,15 @@ def _compiled(provider: str, destination: Any, sign: Any) -> Presigner | None:  
 
 def _gcs_presigner(destination: Any) -> Presigner | None:  # noqa: ANN401 - a GCSDestination
     from byos.providers import gcs  # noqa: PLC0415
-    from byos.signing import goog4  # noqa: PLC0415
 
     keyed = destination.hmac_access_id is not None or destination.service_account_file is not None
     if not keyed or destination.max_upload_bytes is not None:
         return None  # keyless signing (signBlob) goes through the general path
-    signer = gcs.resolve_signing(destination).signer
-    endpoint = gcs.endpoint_of(destination)
-    bucket = destination.bucket
+    from byos.signing.goog4_compiled import compile_put  # noqa: PLC0415
+
+    signed_put = compile_put(
+        gcs.resolve_signing(destination).signer, destination.bucket, gcs.endpoint_of(destination)
+    )
 
     def sign(  # noqa: PLR0917 - the Presigner's signing hook, positional for speed
         key: str,
@@ -447,16 +448,25 @@ def _gcs_presigner(destination: Any) -> Presigner | None:  # noqa: ANN401 - a GC
         provider: str,
     ) -> UploadRequest:
         headers: dict[str, str] = {}
+        names: list[str] = []
+        values: list[str] = []
         if content_type is not None:
             headers["Content-Type"] = content_type
+            names.append("content-type")
+            values.append(" ".join(content_type.split()))
         if not overwrite:
             headers["x-goog-if-generation-match"] = "0"
         if content_length is not None:
-            headers["x-goog-content-length-range"] = f"{content_length},{content_length}"
+            headers["x-goog-content-length-range"] = length = f"{content_length},{content_length}"
+            names.append("x-goog-content-length-range")
+            values.append(length)
+        if not overwrite:
+            names.append("x-goog-if-generation-match")
+            values.append("0")
         headers["x-goog-meta-original-filename"] = original
-        url = goog4.presign_url(
-            signer, "PUT", bucket, key, signed_headers=headers, expires=seconds, now=now, endpoint=endpoint
-        )
+        names.append("x-goog-meta-original-filename")
+        values.append(original)  # metadata_filename never leaves spaces at the edges or in runs
+        url = signed_put(key, tuple(names), values, seconds, now)
         return _request(provider, url, headers, key, now + timedelta(seconds=seconds))
 
     return _compiled("gcs", destination, sign)
