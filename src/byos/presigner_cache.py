@@ -641,38 +641,30 @@ def fast_plan(
     plan_types = _PLAN_TYPES or _load_plan_types()
     step: Any = object.__new__(plan_types[1])
     plan: Any = object.__new__(plan_types[0])
-    setter = object.__setattr__
-    step_values: tuple[tuple[str, object], ...] = (
-        ("method", "PUT"),
-        ("url", request.url),
-        ("url_from", None),
-        ("headers", request.headers),
-        ("fields", None),
-        ("body", "file"),
-        ("range", None),
-        ("part_number", None),
-        ("block_id", None),
-        ("expect", _EXPECT_WHOLE),
-        ("collect", None),
-    )
-    for name, value in step_values:
-        setter(step, name, value)
-    plan_values: tuple[tuple[str, object], ...] = (
-        ("provider", request.provider),
-        ("kind", "raw"),
-        ("key", request.key),
-        ("expires_at", request.expires_at),
-        ("size", size),
-        ("part_size", None),
-        ("parallel", False),
-        ("parts", (step,)),
-        ("complete", None),
-        ("abort", None),
-        ("request", request),
-        ("upload_id", None),
-    )
-    for name, value in plan_values:
-        setter(plan, name, value)
+    setter = object.__setattr__  # every field, as Step(...) and UploadPlan(...) set them
+    setter(step, "method", "PUT")
+    setter(step, "url", request.url)
+    setter(step, "url_from", None)
+    setter(step, "headers", request.headers)
+    setter(step, "fields", None)
+    setter(step, "body", "file")
+    setter(step, "range", None)
+    setter(step, "part_number", None)
+    setter(step, "block_id", None)
+    setter(step, "expect", _EXPECT_WHOLE)
+    setter(step, "collect", None)
+    setter(plan, "provider", request.provider)
+    setter(plan, "kind", "raw")
+    setter(plan, "key", request.key)
+    setter(plan, "expires_at", request.expires_at)
+    setter(plan, "size", size)
+    setter(plan, "part_size", None)
+    setter(plan, "parallel", False)
+    setter(plan, "parts", (step,))
+    setter(plan, "complete", None)
+    setter(plan, "abort", None)
+    setter(plan, "request", request)
+    setter(plan, "upload_id", None)
     return plan  # type: ignore[no-any-return]
 
 
@@ -703,20 +695,17 @@ def part_steps(parts: Sequence[UploadRequest], spans: Sequence[tuple[int, int]])
     setter = object.__setattr__
     for number, (request, span) in enumerate(zip(parts, spans, strict=True), start=1):
         step = object.__new__(Step)
-        for name, value in (
-            ("method", "PUT"),
-            ("url", request.url),
-            ("url_from", None),
-            ("headers", request.headers),
-            ("fields", None),
-            ("body", "range"),
-            ("range", span),
-            ("part_number", number),
-            ("block_id", None),
-            ("expect", _EXPECT_OK),
-            ("collect", "etag"),
-        ):
-            setter(step, name, value)
+        setter(step, "method", "PUT")
+        setter(step, "url", request.url)
+        setter(step, "url_from", None)
+        setter(step, "headers", request.headers)
+        setter(step, "fields", None)
+        setter(step, "body", "range")
+        setter(step, "range", span)
+        setter(step, "part_number", number)
+        setter(step, "block_id", None)
+        setter(step, "expect", _EXPECT_OK)
+        setter(step, "collect", "etag")
         steps.append(step)
     return tuple(steps)
 
