@@ -51,7 +51,7 @@ DESTINATIONS: list[dict[str, Any]] = [
     {**S3_BASE, "bucket": "dotted.bucket.name", "prefix": "a/"},
     {**S3_BASE, "expected_bucket_owner": "123456789012", "sse_kms_key_id": "alias/k"},
     {**S3_BASE, "endpoint_url": "http://127.0.0.1:9000", "region": "us-east-1", "addressing_style": "path"},
-    {**S3_BASE, "tenant": "acme", "raw_key_template": "{prefix}{tenant}/{upload_id}/{stem}.{ext}"},
+    {**S3_BASE, "tenant": "acme", "raw_key_template": "{prefix}{tenant}/{upload_id}/{stem}.{ext}.raw"},
     AZURE_BASE,
     {**AZURE_BASE, "prefix": "raw/", "stored_access_policy": "uploads-policy"},
     {**AZURE_BASE, "endpoint_url": "http://127.0.0.1:10000/acmeimports"},
