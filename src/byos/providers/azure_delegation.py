@@ -78,6 +78,9 @@ def clear_caches() -> None:
     with _lock:
         _delegations.clear()
     azure_entra.clear_credentials()
+    from byos import presigner_cache  # noqa: PLC0415  (compiled presigners hold signers too)
+
+    presigner_cache.clear()
 
 
 @lru_cache(maxsize=256)

@@ -151,6 +151,9 @@ def clear_credential_cache() -> None:
     """Forget cached temporary credentials (the next presign fetches new ones)."""
     with _cache_lock:
         _cache.clear()
+    from byos import presigner_cache  # noqa: PLC0415  (compiled presigners hold signers too)
+
+    presigner_cache.clear()
 
 
 def _session(destination: S3Destination, timeout: float) -> Any:  # noqa: ANN401  (boto3 ships no types)
