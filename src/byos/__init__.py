@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from byos.browser import browser_client_path
 from byos.errors import (
     ByosError,
     ConfigError,
@@ -47,5 +48,6 @@ __all__ = [
     "Status",
     "UploadRequest",
     "__version__",
+    "browser_client_path",
     "redact_url",
 ]

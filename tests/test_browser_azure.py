@@ -1,0 +1,150 @@
+"""byos-upload.js in headless Chromium on Azurite, cross-origin, under the CORS rules ``byos policy`` prints.
+
+Azurite checks the SAS (signature, permissions, expiry) and answers CORS preflights by the account's rules,
+so a header the client adds or leaves out, or a rule the policy forgets, fails here as it would on Azure. The
+page comes from ``http://localhost:PORT``, Azurite listens on ``http://127.0.0.1:PORT``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from azure.storage.blob import BlobServiceClient, CorsRule
+
+from byos.config import AzureDestination
+from byos.policy import build_policy
+from byos.uploads import presign_upload
+from tests import azure_helpers
+from tests.browser import BrowserPage, assert_progress, sha256
+from tests.fault_proxy import Fault, FaultProxy
+
+pytestmark = pytest.mark.emulator
+
+MIB = 1024 * 1024
+SMALL = os.urandom(3 * MIB)
+
+
+@pytest.fixture(scope="module")
+def service(azurite: Any) -> BlobServiceClient:
+    return azure_helpers.service(azurite)
+
+
+@pytest.fixture(scope="module")
+def container(azurite: Any) -> str:
+    return azure_helpers.new_container(azurite)
+
+
+@pytest.fixture(scope="module")
+def cors(service: BlobServiceClient, page_server: Any, azurite: Any, container: str) -> Iterator[None]:
+    """Apply the CORS rules ``byos policy`` prints for the page's origin; restore the old ones after."""
+    before = service.get_service_properties()["cors"]
+    dest = azure_helpers.destination(azurite, container, origins=[page_server.origin])
+    rules = [
+        CorsRule(
+            rule["allowedOrigins"],
+            rule["allowedMethods"],
+            allowed_headers=rule["allowedHeaders"],
+            exposed_headers=rule["exposedHeaders"],
+            max_age_in_seconds=rule["maxAgeInSeconds"],
+        )
+        for rule in build_policy(dest).document("cors-rules.json")["corsRules"]
+    ]
+    service.set_service_properties(cors=rules)
+    yield
+    service.set_service_properties(cors=before)
+
+
+@pytest.fixture
+def proxy(azurite: Any) -> Iterator[FaultProxy]:
+    server = FaultProxy(azurite.endpoint)
+    yield server
+    server.stop()
+
+
+def dest_on(azurite: Any, container: str, endpoint: str | None = None) -> AzureDestination:
+    blob_endpoint = azurite.blob_endpoint if endpoint is None else f"{endpoint}/{azurite.account_name}"
+    return azure_helpers.destination(azurite, container, endpoint_url=blob_endpoint)
+
+
+def read_back(service: BlobServiceClient, container: str, key: str) -> bytes:
+    return service.get_blob_client(container, key).download_blob().readall()
+
+
+def exists(service: BlobServiceClient, container: str, key: str) -> bool:
+    return bool(service.get_blob_client(container, key).exists())
+
+
+@pytest.mark.usefixtures("cors")
+def test_single_request_upload_lands_byte_for_byte(
+    browser: BrowserPage, azurite: Any, service: BlobServiceClient, container: str
+) -> None:
+    plan = presign_upload(dest_on(azurite, container), "Q3 report.csv").to_dict()
+    outcome = browser.upload(plan, SMALL, filename="Q3 report.csv", type="text/csv")
+    assert outcome["ok"], outcome.get("error")
+    assert sha256(read_back(service, container, plan["key"])) == sha256(SMALL)
+    properties = service.get_blob_client(container, plan["key"]).get_blob_properties()
+    assert outcome["result"] == {"key": plan["key"], "etag": properties.etag, "size": len(SMALL)}
+    assert properties.metadata == {"original_filename": "Q3 report.csv"}
+    assert_progress(outcome["events"], len(SMALL))
+
+
+@pytest.mark.usefixtures("cors")
+def test_second_upload_with_the_same_plan_is_refused_as_existing(
+    browser: BrowserPage, azurite: Any, service: BlobServiceClient, container: str
+) -> None:
+    plan = presign_upload(dest_on(azurite, container), "once.csv").to_dict()
+    first = browser.upload(plan, b"first\n")
+    second = browser.upload(plan, b"second\n")
+    assert first["ok"], first.get("error")
+    assert not second["ok"]
+    assert second["error"]["code"] == "exists", second["error"]
+    assert second["error"]["status"] == 403  # create-only SAS: AuthorizationPermissionMismatch
+    assert "already exists" in second["error"]["message"]
+    assert read_back(service, container, plan["key"]) == b"first\n"
+
+
+@pytest.mark.usefixtures("cors")
+def test_a_request_failing_once_is_retried(
+    browser: BrowserPage, azurite: Any, service: BlobServiceClient, container: str, proxy: FaultProxy
+) -> None:
+    plan = presign_upload(dest_on(azurite, container, proxy.endpoint), "retry.csv").to_dict()
+    proxy.faults.append(Fault("PUT"))
+    outcome = browser.upload(plan, SMALL)
+    assert outcome["ok"], outcome.get("error")
+    assert [s.outcome for s in proxy.seen("PUT")] == ["failed", "forwarded"]
+    assert sha256(read_back(service, container, plan["key"])) == sha256(SMALL)
+    assert_progress(outcome["events"], len(SMALL))
+
+
+@pytest.mark.usefixtures("cors")
+def test_abort_midway_leaves_no_object(
+    browser: BrowserPage, azurite: Any, service: BlobServiceClient, container: str, proxy: FaultProxy
+) -> None:
+    plan = presign_upload(dest_on(azurite, container, proxy.endpoint), "abort.csv").to_dict()
+    proxy.faults.append(Fault("PUT", action="stall"))
+    outcome = browser.upload(plan, SMALL, abortAtBytes=1)
+    assert not outcome["ok"]
+    assert outcome["error"]["code"] == "aborted"
+    assert outcome["error"]["name"] == "AbortError"
+    assert [s.outcome for s in proxy.seen("PUT")] == ["stalled"]
+    assert not exists(service, container, plan["key"])
+
+
+def test_without_cors_rules_the_browser_blocks_the_upload_and_says_cors(
+    browser: BrowserPage, azurite: Any, service: BlobServiceClient
+) -> None:
+    container = azure_helpers.new_container(azurite)
+    before = service.get_service_properties()["cors"]
+    service.set_service_properties(cors=[])
+    try:
+        plan = presign_upload(dest_on(azurite, container), "blocked.csv").to_dict()
+        outcome = browser.upload(plan, b"x", retries=0)
+    finally:
+        service.set_service_properties(cors=before)
+    assert not outcome["ok"]
+    assert outcome["error"]["code"] == "network"
+    assert "CORS" in outcome["error"]["message"]
+    assert not exists(service, container, plan["key"])
