@@ -168,6 +168,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
         outcome: len(terminalreporter.stats.get(outcome, []))
         for outcome in ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
     }
+    skipped = terminalreporter.stats.get("skipped", [])
+    no_browser = sum(NO_CHROMIUM in str(report.longrepr) for report in skipped)
+    if no_browser:
+        terminalreporter.write_line(f"byos: {no_browser} browser tests skipped: {NO_CHROMIUM}")
     summary = ", ".join(f"{count} {outcome}" for outcome, count in counts.items() if count)
     reasons = " (skip reasons in the short test summary below)" if counts["skipped"] else ""
     terminalreporter.write_line(f"byos: {summary or 'no tests ran'}{reasons}")
