@@ -20,18 +20,35 @@ from byos.errors import (
 from byos.redaction import redact_url
 
 if TYPE_CHECKING:
+    from byos.checker import check_setup
+    from byos.config import load_destination
     from byos.models import CheckResult, Report, Status, UploadRequest
+    from byos.planner import presign_upload
+    from byos.plans import Step, UploadPlan
+    from byos.policy import build_policy
 
 __version__ = "0.1.0"
-_LAZY = {"CheckResult", "Report", "Status", "UploadRequest"}
+_LAZY = {
+    "CheckResult": "byos.models",
+    "Report": "byos.models",
+    "Status": "byos.models",
+    "UploadRequest": "byos.models",
+    "UploadPlan": "byos.plans",
+    "Step": "byos.plans",
+    "presign_upload": "byos.planner",
+    "load_destination": "byos.config",
+    "check_setup": "byos.checker",
+    "build_policy": "byos.policy",
+}
 
 
 def __getattr__(name: str) -> object:
-    """Load the result types on first use, so ``import byos`` stays cheap for the presign hot path."""
-    if name in _LAZY:
-        from byos import models  # noqa: PLC0415
+    """Load public names on first use, so ``import byos`` stays cheap and loads no SDK."""
+    module = _LAZY.get(name)
+    if module is not None:
+        import importlib  # noqa: PLC0415
 
-        return getattr(models, name)
+        return getattr(importlib.import_module(module), name)
     raise AttributeError(f"module 'byos' has no attribute {name!r}")
 
 
@@ -46,8 +63,14 @@ __all__ = [
     "ProviderTimeoutError",
     "Report",
     "Status",
+    "Step",
+    "UploadPlan",
     "UploadRequest",
     "__version__",
     "browser_client_path",
+    "build_policy",
+    "check_setup",
+    "load_destination",
+    "presign_upload",
     "redact_url",
 ]

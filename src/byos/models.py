@@ -87,6 +87,8 @@ class UploadOptions:
         metadata: Extra object metadata (names of letters, digits and ``-``).
         now: The signing time (UTC now when None); pass it to freeze the clock.
         probe: Write a setup-check probe: the key is a fresh name in the destination's reserved probe folder.
+        kind: ``raw`` (the customer's file, ``raw_key_template``) or ``result`` (the cleaned result of
+            ``import_id``, ``result_key_template``).
     """
 
     filename: str
@@ -104,6 +106,7 @@ class UploadOptions:
     metadata: Mapping[str, str] = field(default_factory=dict)
     now: datetime | None = None
     probe: bool = False
+    kind: Literal["raw", "result"] = "raw"
 
     def __post_init__(self) -> None:
         for name, value in check_upload_options(self).items():

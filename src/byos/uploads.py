@@ -138,13 +138,7 @@ def prepare(
             f"{options.content_length} is over the limit of {max_bytes} bytes",
             "split the file",
         )
-    layout = KeyLayout.from_destination(destination)
-    if options.probe:
-        key = layout.probe_key(options.upload_id)
-    else:
-        key = layout.raw_key(
-            options.filename, upload_id=options.upload_id, import_id=options.import_id, when=now
-        )
+    key = _key(destination, options, now)
     metadata = {ORIGINAL_FILENAME: metadata_filename(options.filename)}
     for name, value in options.metadata.items():
         lowered = name.lower()
@@ -166,6 +160,24 @@ def prepare(
             )
         metadata[lowered] = value
     return Prepared(key, metadata, now, seconds, now + timedelta(seconds=seconds), max_bytes)
+
+
+def _key(destination: Destination, options: UploadOptions, now: datetime) -> str:
+    """The key the options ask for: a probe, a cleaned result of ``import_id``, or a raw upload."""
+    layout = KeyLayout.from_destination(destination)
+    if options.probe:
+        return layout.probe_key(options.upload_id)
+    if options.kind == "result":
+        if options.import_id is None:
+            raise InvalidInputError(
+                "import_id", "is required for a result upload", "pass the import's id (import_id=...)"
+            )
+        return layout.result_key(options.import_id, filename=options.filename, when=now)
+    if options.kind != "raw":
+        raise InvalidInputError("kind", f"{options.kind!r} is not a kind of upload", "use raw or result")
+    return layout.raw_key(
+        options.filename, upload_id=options.upload_id, import_id=options.import_id, when=now
+    )
 
 
 def _utc_now(now: datetime | None) -> datetime:

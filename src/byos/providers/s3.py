@@ -439,6 +439,7 @@ class MultipartUpload:
     size: int
     parts: tuple[UploadRequest, ...] = field(repr=False)
     expires_at: datetime
+    signed_at: datetime | None = None
 
 
 def start_multipart(
@@ -447,9 +448,14 @@ def start_multipart(
     size: int,
     *,
     part_size: int | None = None,
+    part_checksums: Sequence[str] | None = None,
     timeout: float = http.DEFAULT_TIMEOUT,
 ) -> MultipartUpload:
     """Create a multipart upload and presign all of its part URLs in one batch.
+
+    With ``part_checksums`` (base64 SHA-256 of each part, in order) the upload is created with
+    ``x-amz-checksum-algorithm: SHA256`` and every part URL signs its checksum, so S3 refuses a corrupted
+    part.
 
     Raises:
         InvalidInputError: A bad argument, or ``size`` over ``max_bytes`` (or the destination's
@@ -461,12 +467,18 @@ def start_multipart(
     limit = options.max_bytes if options.max_bytes is not None else s3.max_upload_bytes
     if limit is not None and size > limit:
         raise InvalidInputError("size", f"{size} is over the limit of {limit} bytes", "split the file")
+    if part_checksums is not None and (isinstance(part_checksums, str) or len(part_checksums) != count):
+        raise InvalidInputError(
+            "part_checksums", f"must list one checksum for each of {count} parts", "hash every part"
+        )
     credentials = resolve_credentials(s3, now=options.now)
     prepared = prepare(s3, options, credentials_expire_at=credentials.expires_at)
     signer, endpoint = signer_for(s3, credentials)
     headers: dict[str, str] = {}
     if options.content_type is not None:
         headers["Content-Type"] = options.content_type
+    if part_checksums is not None:
+        headers["x-amz-checksum-algorithm"] = "SHA256"
     if s3.sse_kms_key_id is not None:
         headers["x-amz-server-side-encryption"] = "aws:kms"
         headers["x-amz-server-side-encryption-aws-kms-key-id"] = s3.sse_kms_key_id
@@ -498,9 +510,12 @@ def start_multipart(
             now=prepared.now,
             endpoint=endpoint,
             content_length=length,
+            checksum_sha256=None if part_checksums is None else part_checksums[number - 1],
         )
         parts.append(UploadRequest(NAME, "PUT", part.url, part.headers, {}, prepared.key, part.expires_at))
-    return MultipartUpload(prepared.key, multipart_id, chosen, size, tuple(parts), prepared.expires_at)
+    return MultipartUpload(
+        prepared.key, multipart_id, chosen, size, tuple(parts), prepared.expires_at, prepared.now
+    )
 
 
 def complete_multipart(
@@ -524,18 +539,9 @@ def complete_multipart(
         raise InvalidInputError(
             "etags", f"got {len(etags)} for {len(upload.parts)} parts", "send one ETag per part, in order"
         )
-    body = ["<CompleteMultipartUpload>"]
-    for number, etag in enumerate(etags, start=1):
-        if not isinstance(etag, str) or not _ETAG.fullmatch(etag):
-            raise InvalidInputError(
-                "etags", f"part {number} has a malformed ETag", "pass the ETag header as sent"
-            )
-        quoted = etag if etag.startswith('"') else f'"{etag}"'
-        body.append(f"<Part><PartNumber>{number}</PartNumber><ETag>{escape(quoted)}</ETag></Part>")
-    body.append("</CompleteMultipartUpload>")
-    headers = {} if overwrite else {"If-None-Match": "*"}
-    url = _server_call_url(destination, upload, "POST", headers)
-    answer = http.send("POST", url, headers=headers, body="".join(body).encode("utf-8"), timeout=timeout)
+    body = complete_body(etags)
+    complete = presign_complete(destination, upload, overwrite=overwrite)
+    answer = http.send("POST", complete.url, headers=complete.headers, body=body, timeout=timeout)
     _raise_for_error(answer, "CompleteMultipartUpload")
 
 
@@ -547,27 +553,92 @@ def abort_multipart(
     Raises:
         ProviderError: S3 refused to abort.
     """
-    url = _server_call_url(destination, upload, "DELETE", {})
-    answer = http.send("DELETE", url, timeout=timeout)
+    abort = presign_abort(destination, upload)
+    answer = http.send("DELETE", abort.url, headers=abort.headers, timeout=timeout)
     if answer.status != 404:  # already gone is what we wanted
         _raise_for_error(answer, "AbortMultipartUpload")
 
 
-def _server_call_url(
-    destination: Destination, upload: MultipartUpload, method: str, headers: Mapping[str, str]
-) -> str:
+def complete_body(etags: Sequence[str], checksums: Sequence[str] | None = None) -> bytes:
+    """The ``CompleteMultipartUpload`` body: every part's number and ETag (quoted), in part order.
+
+    With ``checksums`` (base64 SHA-256 of each part) each part also names its ``ChecksumSHA256``.
+
+    Raises:
+        InvalidInputError: A malformed ETag, or checksums that do not match the parts.
+    """
+    if checksums is not None and len(checksums) != len(etags):
+        raise InvalidInputError("checksums", "do not match the parts", "pass one checksum per part")
+    body = ["<CompleteMultipartUpload>"]
+    for number, etag in enumerate(etags, start=1):
+        if not isinstance(etag, str) or not _ETAG.fullmatch(etag):
+            raise InvalidInputError(
+                "etags", f"part {number} has a malformed ETag", "pass the ETag header as sent"
+            )
+        quoted = etag if etag.startswith('"') else f'"{etag}"'
+        checksum = (
+            "" if checksums is None else f"<ChecksumSHA256>{escape(checksums[number - 1])}</ChecksumSHA256>"
+        )
+        body.append(f"<Part><PartNumber>{number}</PartNumber><ETag>{escape(quoted)}</ETag>{checksum}</Part>")
+    body.append("</CompleteMultipartUpload>")
+    return "".join(body).encode("utf-8")
+
+
+def presign_complete(
+    destination: Destination,
+    upload: MultipartUpload,
+    *,
+    overwrite: bool = False,
+    expires: int = SERVER_CALL_EXPIRES,
+    now: datetime | None = None,
+) -> UploadRequest:
+    """Presign ``CompleteMultipartUpload`` (POST ``?uploadId=``), write-once (``If-None-Match: *`` signed).
+
+    Equal to botocore's ``generate_presigned_url("complete_multipart_upload")`` for the same inputs.
+    """
+    require_bool("overwrite", overwrite)
+    headers = {} if overwrite else {"If-None-Match": "*"}
+    return _server_call(destination, upload, "POST", headers, expires=expires, now=now)
+
+
+def presign_abort(
+    destination: Destination,
+    upload: MultipartUpload,
+    *,
+    expires: int = SERVER_CALL_EXPIRES,
+    now: datetime | None = None,
+) -> UploadRequest:
+    """Presign ``AbortMultipartUpload`` (DELETE ``?uploadId=``); needs ``s3:AbortMultipartUpload``.
+
+    Equal to botocore's ``generate_presigned_url("abort_multipart_upload")`` for the same inputs.
+    """
+    return _server_call(destination, upload, "DELETE", {}, expires=expires, now=now)
+
+
+def _server_call(
+    destination: Destination,
+    upload: MultipartUpload,
+    method: str,
+    headers: Mapping[str, str],
+    *,
+    expires: int,
+    now: datetime | None,
+) -> UploadRequest:
     s3 = _s3(destination)
-    now = datetime.now(UTC)
-    credentials = resolve_credentials(s3, now=now)
+    moment = now or datetime.now(UTC)
+    credentials = resolve_credentials(s3, now=moment)
     signer, endpoint = signer_for(s3, credentials)
-    return signer.presign_url(
+    if credentials.expires_at is not None:
+        expires = max(1, min(expires, math.floor((credentials.expires_at - moment).total_seconds())))
+    url = signer.presign_url(
         method,
         endpoint.object_url(s3.bucket, upload.key),
         signed_headers={name.lower(): value for name, value in headers.items()},
         query={"uploadId": upload.multipart_id},
-        expires=SERVER_CALL_EXPIRES,
-        now=now,
+        expires=expires,
+        now=moment,
     )
+    return UploadRequest(NAME, method, url, headers, {}, upload.key, moment + timedelta(seconds=expires))
 
 
 def _raise_for_error(answer: http.Response, operation: str) -> None:
