@@ -15,14 +15,18 @@ or headers) and checks no signature.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import re
+import uuid
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 from botocore.exceptions import ClientError
 
+import byos
 from byos import uploads
 from byos.config import S3Destination
 from byos.policy import build_policy
@@ -199,3 +203,99 @@ def test_put_with_byos_own_headers_passes_cors_on_moto(browser: BrowserPage, mot
     assert head["Metadata"] == {"original-filename": "Q3 report.csv"}
     assert outcome["result"]["etag"] == head["ETag"]
     assert_progress(outcome["events"], len(SMALL))
+
+
+# --- a 40 MiB file in parts: byos.presign_upload(size=...) makes the multipart upload, the browser sends it ---
+
+LARGE = os.urandom(40 * MIB)
+
+
+def parts_plan(dest: S3Destination, filename: str = "big.csv", **options: Any) -> dict[str, Any]:
+    plan = byos.presign_upload(dest, filename, size=len(LARGE), **options).to_dict()
+    assert len(plan["parts"]) == 5
+    assert plan["parallel"] is True
+    return plan
+
+
+def multipart_gone(localstack: Any, bucket: str, plan: dict[str, Any], upload_id: str) -> bool:
+    try:
+        s3_helpers.client(localstack).list_parts(Bucket=bucket, Key=plan["key"], UploadId=upload_id)
+    except ClientError as exc:
+        return bool(exc.response["Error"]["Code"] == "NoSuchUpload")
+    return False
+
+
+def part(number: int) -> Callable[[str], bool]:
+    """Match the request target of S3 part ``number``."""
+    return lambda target: re.search(rf"[?&]partNumber={number}(&|$)", target) is not None
+
+
+def completes(target: str) -> bool:
+    """Match CompleteMultipartUpload (a POST with ``uploadId``; CreateMultipartUpload has ``uploads``)."""
+    return re.search(r"[?&]uploadId=", target) is not None
+
+
+def upload_id_of(plan: dict[str, Any]) -> str:
+    return str(parse_qs(urlsplit(plan["complete"]["url"]).query)["uploadId"][0])
+
+
+def test_parts_upload_in_parallel_lands_byte_for_byte(
+    browser: BrowserPage, localstack: Any, bucket: str
+) -> None:
+    plan = parts_plan(dest_on(localstack, bucket), content_type="text/csv")
+    outcome = browser.upload(plan, LARGE, concurrency=3)
+    assert outcome["ok"], outcome.get("error")
+    assert sha256(read_back(localstack, bucket, plan["key"])) == sha256(LARGE)
+    head = s3_helpers.client(localstack).head_object(Bucket=bucket, Key=plan["key"])
+    assert head["ContentType"] == "text/csv"
+    assert head["Metadata"] == {"original-filename": "big.csv"}
+    assert outcome["result"] == {"key": plan["key"], "etag": head["ETag"], "size": len(LARGE)}
+    assert head["ETag"].endswith('-5"')  # a multipart ETag: five parts
+    assert_progress(outcome["events"], len(LARGE))
+    assert outcome["events"][-1]["partsTotal"] == 5
+
+
+def test_a_part_failing_once_is_retried(
+    browser: BrowserPage, localstack: Any, bucket: str, proxy: FaultProxy
+) -> None:
+    plan = parts_plan(dest_on(localstack, bucket, proxy.endpoint))
+    proxy.faults.append(Fault("PUT", part(2)))
+    outcome = browser.upload(plan, LARGE)
+    assert outcome["ok"], outcome.get("error")
+    second = proxy.seen("PUT", part(2))
+    assert [s.outcome for s in second] == ["failed", "forwarded"]
+    assert len(proxy.seen("PUT")) == 6
+    assert [s.outcome for s in proxy.seen("POST", completes)] == ["forwarded"]
+    assert sha256(read_back(localstack, bucket, plan["key"])) == sha256(LARGE)
+    assert_progress(outcome["events"], len(LARGE))
+
+
+def test_abort_midway_sends_the_plans_abort_and_leaves_nothing(
+    browser: BrowserPage, localstack: Any, bucket: str, proxy: FaultProxy
+) -> None:
+    plan = parts_plan(dest_on(localstack, bucket, proxy.endpoint))
+    proxy.faults.append(Fault("PUT", part(3), action="stall"))
+    outcome = browser.upload(plan, LARGE, concurrency=2, abortAtParts=1)
+    assert not outcome["ok"]
+    assert outcome["error"]["code"] == "aborted"
+    assert outcome["events"][-1]["partsDone"] < 5
+    assert [(s.outcome, s.status) for s in proxy.seen("DELETE")] == [("forwarded", 204)]
+    assert not proxy.seen("POST", completes)
+    assert not exists(localstack, bucket, plan["key"])
+    assert multipart_gone(localstack, bucket, plan, upload_id_of(plan))
+
+
+def test_second_parts_upload_of_the_same_key_is_refused_and_aborted(
+    browser: BrowserPage, localstack: Any, bucket: str
+) -> None:
+    dest = dest_on(localstack, bucket)
+    first = parts_plan(dest, upload_id=str(uuid.uuid4()))
+    assert browser.upload(first, LARGE)["ok"]
+    again = parts_plan(dest, upload_id=first["key"].split("/")[1][:36])
+    assert again["key"] == first["key"]
+    outcome = browser.upload(again, LARGE[::-1])
+    assert not outcome["ok"]
+    assert outcome["error"]["code"] == "exists", outcome["error"]
+    assert outcome["error"]["status"] == 412
+    assert sha256(read_back(localstack, bucket, first["key"])) == sha256(LARGE)
+    assert multipart_gone(localstack, bucket, again, upload_id_of(again))

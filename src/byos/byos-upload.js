@@ -375,7 +375,6 @@ class Run {
           ),
           signal: controller.signal,
           credentials: "omit",
-          keepalive: true,
         });
       } finally {
         clearTimeout(timer);

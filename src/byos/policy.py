@@ -48,7 +48,8 @@ S3_MULTIPART_ACTIONS = ("s3:AbortMultipartUpload",)
 KMS_UPLOAD_ACTIONS = ("kms:GenerateDataKey",)
 KMS_MULTIPART_ACTIONS = ("kms:Decrypt",)
 """S3 decrypts the parts of an SSE-KMS multipart upload to complete it, as the requester."""
-S3_CORS_METHODS = ("PUT", "POST")
+S3_CORS_METHODS = ("PUT", "POST", "DELETE")
+"""PUT and POST upload; DELETE is the plan's presigned AbortMultipartUpload, sent when a browser cancels."""
 S3_SIGNED_HEADERS = ("content-type", "content-md5", "if-none-match", "x-amz-checksum-sha256", "x-amz-meta-*")
 """Besides ``x-amz-meta-*``, each metadata header byos sends is listed by name: S3 echoes the requested
 headers in a preflight answer, but S3-compatible stores that answer with the rule's own list would hand
@@ -58,7 +59,8 @@ S3_EXPOSED_HEADERS = ("ETag",)
 
 GCS_UPLOAD_ROLE = "roles/storage.objectCreator"
 GCS_TOKEN_CREATOR_ROLE = "roles/iam.serviceAccountTokenCreator"  # noqa: S105  (a role name, not a secret)
-GCS_CORS_METHODS = ("PUT", "POST")
+GCS_CORS_METHODS = ("PUT", "POST", "DELETE")
+"""PUT and POST upload; DELETE cancels a resumable session, as a plan's abort does when a browser cancels."""
 GCS_REQUEST_HEADERS = (
     "content-type",
     "content-md5",
