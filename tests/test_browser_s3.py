@@ -205,7 +205,7 @@ def test_put_with_byos_own_headers_passes_cors_on_moto(browser: BrowserPage, mot
     assert_progress(outcome["events"], len(SMALL))
 
 
-# --- a 40 MiB file in parts: byos.presign_upload(size=...) makes the multipart upload, the browser sends it ---
+# --- a 40 MiB file in parts: byos.presign_upload(size=...) starts the multipart upload, the browser the rest
 
 LARGE = os.urandom(40 * MIB)
 
