@@ -7,13 +7,16 @@ page comes from ``http://localhost:PORT``, Azurite listens on ``http://127.0.0.1
 
 from __future__ import annotations
 
+import base64
 import os
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from azure.storage.blob import BlobServiceClient, CorsRule
 
+import byos
 from byos.config import AzureDestination
 from byos.policy import build_policy
 from byos.uploads import presign_upload
@@ -148,3 +151,93 @@ def test_without_cors_rules_the_browser_blocks_the_upload_and_says_cors(
     assert outcome["error"]["code"] == "network"
     assert "CORS" in outcome["error"]["message"]
     assert not exists(service, container, plan["key"])
+
+
+# --- a 40 MiB file in blocks: Put Block in parallel, then Put Block List from the block ids ---
+
+LARGE = os.urandom(40 * MIB)
+
+
+def blocks_plan(dest: AzureDestination, filename: str = "big.csv", **options: Any) -> dict[str, Any]:
+    plan = byos.presign_upload(dest, filename, size=len(LARGE), **options).to_dict()
+    assert len(plan["parts"]) == 5
+    assert plan["parallel"] is True
+    assert plan["abort"] is None  # uncommitted blocks expire on their own
+    return plan
+
+
+def is_block(target: str) -> bool:
+    return "comp=block&" in target or target.endswith("comp=block")
+
+
+def is_block_list(target: str) -> bool:
+    return "comp=blocklist" in target
+
+
+@pytest.mark.usefixtures("cors")
+def test_blocks_upload_in_parallel_lands_byte_for_byte(
+    browser: BrowserPage, azurite: Any, service: BlobServiceClient, container: str
+) -> None:
+    plan = blocks_plan(dest_on(azurite, container), content_type="text/csv")
+    outcome = browser.upload(plan, LARGE, concurrency=3)
+    assert outcome["ok"], outcome.get("error")
+    assert sha256(read_back(service, container, plan["key"])) == sha256(LARGE)
+    blob = service.get_blob_client(container, plan["key"])
+    properties = blob.get_blob_properties()
+    assert properties.content_settings.content_type == "text/csv"
+    assert properties.metadata == {"original_filename": "big.csv"}
+    assert outcome["result"] == {"key": plan["key"], "etag": properties.etag, "size": len(LARGE)}
+    committed, _ = blob.get_block_list("committed")
+    assert [b.id for b in committed] == [base64.b64decode(p["block_id"]).decode() for p in plan["parts"]]
+    assert_progress(outcome["events"], len(LARGE))
+    assert outcome["events"][-1]["partsTotal"] == 5
+
+
+@pytest.mark.usefixtures("cors")
+def test_a_block_failing_once_is_retried(
+    browser: BrowserPage, azurite: Any, service: BlobServiceClient, container: str, proxy: FaultProxy
+) -> None:
+    plan = blocks_plan(dest_on(azurite, container, proxy.endpoint))
+    second = plan["parts"][1]["url"].split("?", 1)[1]
+    proxy.faults.append(Fault("PUT", lambda target: target.endswith(second)))
+    outcome = browser.upload(plan, LARGE)
+    assert outcome["ok"], outcome.get("error")
+    assert [s.outcome for s in proxy.seen("PUT", lambda target: target.endswith(second))] == [
+        "failed",
+        "forwarded",
+    ]
+    assert len(proxy.seen("PUT", is_block)) == 6
+    assert len(proxy.seen("PUT", is_block_list)) == 1
+    assert sha256(read_back(service, container, plan["key"])) == sha256(LARGE)
+    assert_progress(outcome["events"], len(LARGE))
+
+
+@pytest.mark.usefixtures("cors")
+def test_abort_midway_commits_nothing(
+    browser: BrowserPage, azurite: Any, service: BlobServiceClient, container: str, proxy: FaultProxy
+) -> None:
+    plan = blocks_plan(dest_on(azurite, container, proxy.endpoint))
+    third = plan["parts"][2]["url"].split("?", 1)[1]
+    proxy.faults.append(Fault("PUT", lambda target: target.endswith(third), action="stall"))
+    outcome = browser.upload(plan, LARGE, concurrency=2, abortAtParts=1)
+    assert not outcome["ok"]
+    assert outcome["error"]["code"] == "aborted"
+    assert outcome["events"][-1]["partsDone"] < 5
+    assert not proxy.seen("PUT", is_block_list)
+    assert not exists(service, container, plan["key"])
+
+
+@pytest.mark.usefixtures("cors")
+def test_second_blocks_upload_of_the_same_key_is_refused(
+    browser: BrowserPage, azurite: Any, service: BlobServiceClient, container: str
+) -> None:
+    dest = dest_on(azurite, container)
+    first = blocks_plan(dest, upload_id=str(uuid.uuid4()))
+    assert browser.upload(first, LARGE)["ok"]
+    again = blocks_plan(dest, upload_id=first["key"].split("/")[1][:36])
+    assert again["key"] == first["key"]
+    outcome = browser.upload(again, LARGE[::-1])
+    assert not outcome["ok"]
+    assert outcome["error"]["code"] == "exists", outcome["error"]
+    assert "already exists" in outcome["error"]["message"]
+    assert sha256(read_back(service, container, first["key"])) == sha256(LARGE)
