@@ -14,6 +14,8 @@ What fake-gcs-server checks and what it does not, and how each case here deals w
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +23,7 @@ from typing import Any
 
 import pytest
 
+import byos
 from byos.config import GCSDestination
 from byos.uploads import presign_upload
 from tests import gcs_helpers
@@ -133,3 +136,95 @@ def test_second_upload_refused_with_412_is_reported_as_existing(
     assert "already exists" in second["error"]["message"]
     assert [s.outcome for s in proxy.seen("PUT")] == ["forwarded", "failed"]
     assert stored(fake_gcs, bucket, plan["key"]).download_as_bytes() == b"first\n"
+
+
+# --- a 40 MiB file over a resumable session: the signed start, then 8 MiB chunks to the session URI ---
+
+LARGE = os.urandom(40 * MIB)
+
+
+def session_plan(dest: GCSDestination, filename: str = "big.csv", **options: Any) -> dict[str, Any]:
+    plan = byos.presign_upload(dest, filename, size=len(LARGE), **options).to_dict()
+    assert len(plan["parts"]) == 6  # the start, then five chunks
+    assert plan["parallel"] is False
+    return plan
+
+
+def stored_md5(fake_gcs: Any, bucket: str, key: str) -> str | None:
+    """MD5 of the object as the listing gives it.
+
+    fake-gcs-server stores an XML-API resumable upload under the empty name (Cloud Storage: under the key),
+    where no client can download it, so its listed MD5 stands in for reading it back.
+    """
+    for blob in gcs_helpers.client(fake_gcs).list_blobs(bucket):
+        if blob.name in (key, ""):
+            return str(blob.md5_hash)
+    return None
+
+
+def md5(data: bytes) -> str:
+    return base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
+
+
+def test_resumable_upload_lands_byte_for_byte(browser: BrowserPage, fake_gcs: Any, key_file: Path) -> None:
+    bucket = gcs_helpers.new_bucket(fake_gcs)  # its own bucket: the object may sit under the empty name
+    plan = session_plan(dest_on(fake_gcs, bucket, key_file), content_type="text/csv")
+    outcome = browser.upload(plan, LARGE)
+    assert outcome["ok"], outcome.get("error")
+    assert stored_md5(fake_gcs, bucket, plan["key"]) == md5(LARGE)
+    assert outcome["result"]["size"] == len(LARGE)
+    assert_progress(outcome["events"], len(LARGE))
+    assert outcome["events"][-1]["partsTotal"] == 5
+
+
+def test_a_chunk_failing_once_is_retried(
+    browser: BrowserPage, fake_gcs: Any, key_file: Path, proxy: FaultProxy
+) -> None:
+    bucket = gcs_helpers.new_bucket(fake_gcs)
+    plan = session_plan(dest_on(fake_gcs, bucket, key_file, proxy.endpoint))
+    proxy.faults.append(Fault("PUT", lambda target: target.startswith("/upload/")))
+    outcome = browser.upload(plan, LARGE)
+    assert outcome["ok"], outcome.get("error")
+    assert [s.outcome for s in proxy.seen("PUT")] == ["failed"] + ["forwarded"] * 5
+    assert stored_md5(fake_gcs, bucket, plan["key"]) == md5(LARGE)
+    assert_progress(outcome["events"], len(LARGE))
+
+
+def test_abort_midway_cancels_the_session(
+    browser: BrowserPage, fake_gcs: Any, key_file: Path, proxy: FaultProxy
+) -> None:
+    bucket = gcs_helpers.new_bucket(fake_gcs)
+    plan = session_plan(dest_on(fake_gcs, bucket, key_file, proxy.endpoint))
+    chunks = 0
+
+    def third_chunk(target: str) -> bool:
+        nonlocal chunks
+        chunks += target.startswith("/upload/")
+        return chunks == 3
+
+    proxy.faults.append(Fault("PUT", third_chunk, action="stall"))
+    outcome = browser.upload(plan, LARGE, abortAtParts=2)
+    assert not outcome["ok"]
+    assert outcome["error"]["code"] == "aborted"
+    assert outcome["events"][-1]["partsDone"] == 2
+    assert [s.outcome for s in proxy.seen("DELETE")] == ["forwarded"]
+    assert stored_md5(fake_gcs, bucket, plan["key"]) is None
+
+
+def test_start_refused_with_412_is_reported_as_existing_and_sends_nothing_more(
+    browser: BrowserPage, fake_gcs: Any, key_file: Path, proxy: FaultProxy
+) -> None:
+    """Cloud Storage refuses the start (``x-goog-if-generation-match: 0``) when the object exists.
+
+    fake-gcs-server ignores that header on the XML API, so the proxy answers as Cloud Storage does.
+    """
+    bucket = gcs_helpers.new_bucket(fake_gcs)
+    plan = session_plan(dest_on(fake_gcs, bucket, key_file, proxy.endpoint))
+    assert plan["parts"][0]["headers"]["x-goog-if-generation-match"] == "0"
+    proxy.faults.append(Fault("POST", status=412, body=PRECONDITION_FAILED))
+    outcome = browser.upload(plan, LARGE)
+    assert not outcome["ok"]
+    assert outcome["error"]["code"] == "exists"
+    assert outcome["error"]["status"] == 412
+    assert not proxy.seen("PUT")
+    assert not proxy.seen("DELETE")  # no session to cancel
