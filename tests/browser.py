@@ -26,7 +26,9 @@ from typing import Any, ClassVar
 
 import websocket
 
-from byos import browser_client_path
+import byos
+from byos import browser_client_path, uploads
+from byos.config import Destination
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 HARNESS = Path(__file__).with_name("browser_harness.js")
@@ -265,3 +267,21 @@ def assert_progress(events: list[dict[str, Any]], size: int) -> None:
 def sha256(data: bytes) -> str:
     """Hex SHA-256 of ``data``."""
     return hashlib.sha256(data).hexdigest()
+
+
+SHAPES = ("plan", "request")
+"""The two JSON forms of a one-request upload the client takes: a plan, and ``byos presign --json``."""
+
+
+def single_upload(
+    shape: str, destination: Destination, filename: str, size: int, **options: Any
+) -> dict[str, Any]:
+    """A one-request upload as ``byos.presign_upload(size=...)`` or ``byos presign --json`` give it."""
+    if shape == "plan":
+        plan: dict[str, Any] = byos.presign_upload(destination, filename, size=size, **options).to_dict()
+        assert len(plan["parts"]) == 1
+        assert plan["complete"] is None
+        return plan
+    request: dict[str, Any] = uploads.presign_upload(destination, filename, **options).to_dict()
+    assert "parts" not in request
+    return request

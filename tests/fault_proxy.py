@@ -76,6 +76,9 @@ class FaultProxy:
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
+        self._in_flight: dict[str, int] = {}
+        self.max_in_flight: dict[str, int] = {}
+        """Most requests of each method the proxy held at once (reading, stalled or forwarding)."""
         parts = urlsplit(self.upstream)
         self._upstream_host = parts.hostname or "127.0.0.1"
         self._upstream_port = parts.port or 80
@@ -126,6 +129,17 @@ class FaultProxy:
 
     def handle(self, handler: BaseHTTPRequestHandler) -> None:
         """Read one request whole, then fail, stall or forward it."""
+        method = handler.command
+        with self._lock:
+            now = self._in_flight[method] = self._in_flight.get(method, 0) + 1
+            self.max_in_flight[method] = max(self.max_in_flight.get(method, 0), now)
+        try:
+            self._handle(handler)
+        finally:
+            with self._lock:
+                self._in_flight[method] -= 1
+
+    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length) if length else b""
         method, target = handler.command, handler.path

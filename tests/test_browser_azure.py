@@ -21,7 +21,7 @@ from byos.config import AzureDestination
 from byos.policy import build_policy
 from byos.uploads import presign_upload
 from tests import azure_helpers
-from tests.browser import BrowserPage, assert_progress, sha256
+from tests.browser import SHAPES, BrowserPage, assert_progress, sha256, single_upload
 from tests.fault_proxy import Fault, FaultProxy
 
 pytestmark = pytest.mark.emulator
@@ -81,10 +81,11 @@ def exists(service: BlobServiceClient, container: str, key: str) -> bool:
 
 
 @pytest.mark.usefixtures("cors")
+@pytest.mark.parametrize("shape", SHAPES)
 def test_single_request_upload_lands_byte_for_byte(
-    browser: BrowserPage, azurite: Any, service: BlobServiceClient, container: str
+    browser: BrowserPage, azurite: Any, service: BlobServiceClient, container: str, shape: str
 ) -> None:
-    plan = presign_upload(dest_on(azurite, container), "Q3 report.csv").to_dict()
+    plan = single_upload(shape, dest_on(azurite, container), "Q3 report.csv", len(SMALL))
     outcome = browser.upload(plan, SMALL, filename="Q3 report.csv", type="text/csv")
     assert outcome["ok"], outcome.get("error")
     assert sha256(read_back(service, container, plan["key"])) == sha256(SMALL)
@@ -200,8 +201,9 @@ def test_a_block_failing_once_is_retried(
     plan = blocks_plan(dest_on(azurite, container, proxy.endpoint))
     second = plan["parts"][1]["url"].split("?", 1)[1]
     proxy.faults.append(Fault("PUT", lambda target: target.endswith(second)))
-    outcome = browser.upload(plan, LARGE)
+    outcome = browser.upload(plan, LARGE, concurrency=2)
     assert outcome["ok"], outcome.get("error")
+    assert proxy.max_in_flight["PUT"] == 2  # blocks ran in parallel, within the bound asked for
     assert [s.outcome for s in proxy.seen("PUT", lambda target: target.endswith(second))] == [
         "failed",
         "forwarded",

@@ -27,7 +27,7 @@ import byos
 from byos.config import GCSDestination
 from byos.uploads import presign_upload
 from tests import gcs_helpers
-from tests.browser import BrowserPage, assert_progress, sha256
+from tests.browser import SHAPES, BrowserPage, assert_progress, sha256, single_upload
 from tests.fault_proxy import Fault, FaultProxy
 
 pytestmark = pytest.mark.emulator
@@ -68,11 +68,12 @@ def stored(fake_gcs: Any, bucket: str, key: str) -> Any:
     return gcs_helpers.client(fake_gcs).bucket(bucket).get_blob(key)
 
 
+@pytest.mark.parametrize("shape", SHAPES)
 def test_put_upload_lands_byte_for_byte(
-    browser: BrowserPage, fake_gcs: Any, bucket: str, key_file: Path
+    browser: BrowserPage, fake_gcs: Any, bucket: str, key_file: Path, shape: str
 ) -> None:
     dest = dest_on(fake_gcs, bucket, key_file)
-    plan = presign_upload(dest, "Q3 report.csv", content_type="text/csv").to_dict()
+    plan = single_upload(shape, dest, "Q3 report.csv", len(SMALL), content_type="text/csv")
     outcome = browser.upload(plan, SMALL, filename="Q3 report.csv", type="text/csv")
     assert outcome["ok"], outcome.get("error")
     blob = stored(fake_gcs, bucket, plan["key"])
@@ -183,9 +184,10 @@ def test_a_chunk_failing_once_is_retried(
     bucket = gcs_helpers.new_bucket(fake_gcs)
     plan = session_plan(dest_on(fake_gcs, bucket, key_file, proxy.endpoint))
     proxy.faults.append(Fault("PUT", lambda target: target.startswith("/upload/")))
-    outcome = browser.upload(plan, LARGE)
+    outcome = browser.upload(plan, LARGE, concurrency=4)
     assert outcome["ok"], outcome.get("error")
     assert [s.outcome for s in proxy.seen("PUT")] == ["failed"] + ["forwarded"] * 5
+    assert proxy.max_in_flight["PUT"] == 1  # a resumable session takes its chunks one after another
     assert stored_md5(fake_gcs, bucket, plan["key"]) == md5(LARGE)
     assert_progress(outcome["events"], len(LARGE))
 

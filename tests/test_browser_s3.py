@@ -32,7 +32,7 @@ from byos.config import S3Destination
 from byos.policy import build_policy
 from byos.uploads import presign_upload
 from tests import s3_helpers
-from tests.browser import BrowserPage, assert_progress, sha256
+from tests.browser import SHAPES, BrowserPage, assert_progress, sha256, single_upload
 from tests.fault_proxy import Fault, FaultProxy
 
 pytestmark = pytest.mark.emulator
@@ -83,8 +83,12 @@ def exists(server: Any, bucket: str, key: str) -> bool:
 
 
 @pytest.mark.usefixtures("quirk_free")
-def test_put_upload_lands_byte_for_byte(browser: BrowserPage, localstack: Any, bucket: str) -> None:
-    plan = presign_upload(dest_on(localstack, bucket), "Q3 report.csv", content_type="text/csv").to_dict()
+@pytest.mark.parametrize("shape", SHAPES)
+def test_put_upload_lands_byte_for_byte(
+    browser: BrowserPage, localstack: Any, bucket: str, shape: str
+) -> None:
+    dest = dest_on(localstack, bucket)
+    plan = single_upload(shape, dest, "Q3 report.csv", len(SMALL), content_type="text/csv")
     outcome = browser.upload(plan, SMALL, filename="Q3 report.csv", type="text/csv")
     assert outcome["ok"], outcome.get("error")
     assert sha256(read_back(localstack, bucket, plan["key"])) == sha256(SMALL)
@@ -266,6 +270,7 @@ def test_a_part_failing_once_is_retried(
     assert [s.outcome for s in second] == ["failed", "forwarded"]
     assert len(proxy.seen("PUT")) == 6
     assert [s.outcome for s in proxy.seen("POST", completes)] == ["forwarded"]
+    assert 2 <= proxy.max_in_flight["PUT"] <= 4  # parts ran in parallel, within the default bound of 4
     assert sha256(read_back(localstack, bucket, plan["key"])) == sha256(LARGE)
     assert_progress(outcome["events"], len(LARGE))
 
