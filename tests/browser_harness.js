@@ -20,6 +20,7 @@ window.runUpload = async (plan, opts = {}) => {
     },
   };
   if (opts.abortAfterMs !== undefined) setTimeout(() => controller.abort(), opts.abortAfterMs);
+  if (opts.abortBefore) controller.abort();
   try {
     const result = await upload(file, plan, options);
     return { ok: true, result, events };

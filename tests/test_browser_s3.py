@@ -304,3 +304,20 @@ def test_second_parts_upload_of_the_same_key_is_refused_and_aborted(
     assert outcome["error"]["status"] == 412
     assert sha256(read_back(localstack, bucket, first["key"])) == sha256(LARGE)
     assert multipart_gone(localstack, bucket, again, upload_id_of(again))
+
+
+def test_cors_rules_hiding_etag_fail_clearly_and_abort(
+    browser: BrowserPage, localstack: Any, page_server: Any
+) -> None:
+    name = s3_helpers.new_bucket(localstack)
+    dest = s3_helpers.destination(localstack, name, origins=[page_server.origin])
+    rules = build_policy(dest).document("cors.json")
+    del rules["CORSRules"][0]["ExposeHeaders"]
+    s3_helpers.client(localstack).put_bucket_cors(Bucket=name, CORSConfiguration=rules)
+    plan = parts_plan(dest)
+    outcome = browser.upload(plan, LARGE)
+    assert not outcome["ok"]
+    assert outcome["error"]["code"] == "cors"
+    assert "must expose ETag" in outcome["error"]["message"]
+    assert not exists(localstack, name, plan["key"])
+    assert multipart_gone(localstack, name, plan, upload_id_of(plan))  # the plan's abort was sent
