@@ -16,7 +16,7 @@ import pytest
 
 import byos
 from tests.browser import BrowserPage
-from tests.fault_proxy import FaultProxy
+from tests.browser_proxy import FaultProxy
 from tests.servers.base import free_port
 
 

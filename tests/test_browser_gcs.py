@@ -28,7 +28,7 @@ from byos.config import GCSDestination
 from byos.uploads import presign_upload
 from tests import gcs_helpers
 from tests.browser import SHAPES, BrowserPage, assert_progress, sha256, single_upload
-from tests.fault_proxy import Fault, FaultProxy
+from tests.browser_proxy import Fault, FaultProxy
 
 pytestmark = pytest.mark.emulator
 

@@ -33,7 +33,7 @@ from byos.policy import build_policy
 from byos.uploads import presign_upload
 from tests import s3_helpers
 from tests.browser import SHAPES, BrowserPage, assert_progress, sha256, single_upload
-from tests.fault_proxy import Fault, FaultProxy
+from tests.browser_proxy import Fault, FaultProxy
 
 pytestmark = pytest.mark.emulator
 

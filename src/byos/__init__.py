@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from byos.planner import presign_upload
     from byos.plans import Step, UploadPlan
     from byos.policy import build_policy
+    from byos.transfer import UploadResult, upload_file
 
 __version__ = "0.1.0"
 _LAZY = {
@@ -35,6 +36,8 @@ _LAZY = {
     "UploadRequest": "byos.models",
     "UploadPlan": "byos.plans",
     "Step": "byos.plans",
+    "UploadResult": "byos.transfer",
+    "upload_file": "byos.transfer",
     "presign_upload": "byos.planner",
     "load_destination": "byos.config",
     "check_setup": "byos.checker",
@@ -66,6 +69,7 @@ __all__ = [
     "Step",
     "UploadPlan",
     "UploadRequest",
+    "UploadResult",
     "__version__",
     "browser_client_path",
     "build_policy",
@@ -73,4 +77,5 @@ __all__ = [
     "load_destination",
     "presign_upload",
     "redact_url",
+    "upload_file",
 ]

@@ -92,6 +92,8 @@ def _cmd_presign(args: argparse.Namespace) -> int:
     from byos.uploads import presign_upload  # noqa: PLC0415
 
     destination = _load(args.config)
+    if args.size is not None or args.kind == "result":
+        return _presign_plan(destination, args)
     request = presign_upload(
         destination,
         args.filename,
@@ -111,6 +113,26 @@ def _cmd_presign(args: argparse.Namespace) -> int:
         _print_json(request.to_dict())
     else:
         _write_text(_request_text(request))
+    return EXIT_OK
+
+
+def _presign_plan(destination: Destination, args: argparse.Namespace) -> int:
+    from byos.cli_upload import plan_text, presign_plan  # noqa: PLC0415
+
+    for name in ("content_length", "min_bytes", "max_bytes", "checksum_sha256", "content_md5"):
+        if getattr(args, name) is not None:
+            flag = "--" + name.replace("_", "-")
+            raise InvalidInputError(
+                flag, "does not apply to a plan (--size or --kind result)", f"drop {flag}"
+            )
+    if args.overwrite or args.method != "PUT":
+        raise InvalidInputError("--size", "plans are write-once PUT uploads", "drop --overwrite and --method")
+    args.expires_delta = _parse_expires(args.expires) if args.expires else None
+    plan = presign_plan(destination, args)
+    if args.json:
+        _print_json(plan.to_dict())
+    else:
+        _write_text(plan_text(plan))
     return EXIT_OK
 
 
@@ -232,7 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"byos {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
-    for add in (_add_config, _add_keys, _add_presign, _add_check, _add_policy):
+    from byos.cli_upload import add_upload  # noqa: PLC0415
+
+    for add in (_add_config, _add_keys, _add_presign, _add_check, _add_policy, add_upload):
         add(commands)
     return parser
 
@@ -278,6 +302,9 @@ def _add_presign(commands: Any) -> None:  # noqa: ANN401  (argparse's subparsers
     )
     presign.add_argument("--upload-id", help="a UUID for the upload (default: a new random one)")
     presign.add_argument("--import-id", help="the import id, for key templates that use it")
+    presign.add_argument("--size", type=int, help="the file's size: print its upload plan (parts if large)")
+    presign.add_argument("--kind", choices=("raw", "result"), default="raw", help="raw (default) or result")
+    presign.add_argument("--part-size", type=int, help="bytes per part of a plan (default: 8 MiB)")
     presign.add_argument("--json", action="store_true", help="print the whole request as JSON")
     presign.set_defaults(handler=_cmd_presign)
 

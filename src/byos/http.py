@@ -40,6 +40,11 @@ __all__ = [
     "xml_text",
 ]
 
+
+class ConnectionLostError(ProviderError):
+    """The connection failed, was refused or reset, or the answer broke off: worth retrying."""
+
+
 DEFAULT_TIMEOUT = 10.0
 MAX_BODY_BYTES = 1024 * 1024
 _NO_BODY_STATUSES = frozenset({204, 304})
@@ -229,11 +234,12 @@ def send(
     except ssl.SSLCertVerificationError:
         raise ProviderError(f"{shown}: the TLS certificate could not be verified for the host") from None
     except ConnectionRefusedError:
-        raise ProviderError(f"{shown}: connection refused") from None
+        raise ConnectionLostError(f"{shown}: connection refused") from None
     except (OSError, http.client.HTTPException, ValueError) as exc:
         errno = getattr(exc, "errno", None)
         detail = type(exc).__name__ + (f" (errno {errno})" if errno else "")
-        raise ProviderError(f"{shown}: {detail}") from None
+        kind = ProviderError if isinstance(exc, ValueError) else ConnectionLostError
+        raise kind(f"{shown}: {detail}") from None
     finally:
         if connection is not None:
             connection.release()

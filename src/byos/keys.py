@@ -301,6 +301,35 @@ def check_template(template: str) -> str:
     return template
 
 
+_FIELD_PATTERNS = {
+    "upload_id": "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+    "import_id": _ID.pattern,
+    "tenant": _TENANT.pattern,
+    "filename": ".*",
+    "stem": ".*",
+    "ext": ".*",
+    "yyyy": "[0-9]{4}",
+    "mm": "[0-9]{2}",
+    "dd": "[0-9]{2}",
+    "date": "[0-9]{4}-[0-9]{2}-[0-9]{2}",
+}
+
+
+@functools.lru_cache(maxsize=256)
+def template_pattern(template: str, prefix: str) -> re.Pattern[str]:
+    """A regular expression matching every key ``template`` can render under ``prefix`` (and maybe more).
+
+    File-name fields match anything, so the pattern over-approximates: a key it does not match can never be
+    rendered by the template.
+    """
+    parts: list[str] = []
+    for literal, name, _spec, _conv in string.Formatter().parse(template):
+        parts.append(re.escape(literal))
+        if name is not None:
+            parts.append(re.escape(prefix) if name == "prefix" else f"(?:{_FIELD_PATTERNS[name]})")
+    return re.compile("".join(parts), re.DOTALL)
+
+
 def _sample_values() -> dict[str, str]:
     return {
         "prefix": "p/",
@@ -382,6 +411,13 @@ class KeyLayout:
         object.__setattr__(
             self, "_fields", {self.raw_template: raw_fields, self.result_template: result_fields}
         )
+        sample_result = _render(self.result_template, {**sample_values, "import_id": "i"})
+        if template_pattern(self.raw_template, self.prefix).fullmatch(sample_result):
+            raise ConfigError(
+                "result_key_template",
+                "renders keys that a raw upload could also have",
+                "give results their own folder, e.g. {prefix}results/{import_id}.json",
+            )
         if self.tenant is not None:
             check_tenant(self.tenant)
 
@@ -426,10 +462,24 @@ class KeyLayout:
         tenant: str | None = None,
         when: datetime | None = None,
     ) -> str:
-        """Return the key of the cleaned result of import ``import_id``."""
-        return self._key(
+        """Return the key of the cleaned result of import ``import_id``.
+
+        A result key is never one a raw upload could have (with the default layout, an ``import_id`` shaped
+        like ``<uuid>-name`` would give ``{prefix}<uuid>-name.json``, a raw upload's key for ``name.json``).
+
+        Raises:
+            InvalidInputError: ``import_id`` is not a safe id, or gives a key a raw upload could also have.
+        """
+        key = self._key(
             self.result_template, filename, upload_id=None, import_id=import_id, tenant=tenant, when=when
         )
+        if template_pattern(self.raw_template, self.prefix).fullmatch(key):
+            raise InvalidInputError(
+                "import_id",
+                f"{import_id!r} gives the result key {key!r}, which a raw upload could also have",
+                "use an import id that does not start with a UUID and '-'",
+            )
+        return key
 
     def probe_key(self, probe_id: str | None = None) -> str:
         """Return a key under the reserved probe folder, named as a probe."""

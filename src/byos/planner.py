@@ -48,6 +48,20 @@ class Checksums:
     part_md5: tuple[str, ...] = ()
 
 
+def check_kind(kind: object, import_id: object) -> None:
+    """Refuse an unknown kind, or a result without its import id, before anything is read or resolved.
+
+    Raises:
+        InvalidInputError: Naming ``kind`` or ``import_id``.
+    """
+    if kind not in ("raw", "result"):
+        raise InvalidInputError("kind", f"{kind!r} is not a kind of upload", "use raw or result")
+    if kind == "result" and import_id is None:
+        raise InvalidInputError(
+            "import_id", "is required for a result upload", "pass the import's id (import_id=...)"
+        )
+
+
 def choose_part_size(provider: str, size: int, part_size: int | None = None) -> int:
     """The part size a plan of ``size`` bytes uses on ``provider``.
 
@@ -122,6 +136,7 @@ def presign_upload(
         require_int("size", size)
         if size < 0:
             raise InvalidInputError("size", f"{size} is negative", "pass the file's size in bytes")
+    check_kind(kind, import_id)
     if kind == "result" and content_type is None:
         content_type = RESULT_CONTENT_TYPE
     provider = destination.provider

@@ -1,0 +1,427 @@
+"""Server-side uploads: :func:`upload_file` sends a file through the very plan a browser gets.
+
+The import service writes with its write-only access exactly as a browser would: it asks
+:func:`byos.planner.presign_upload` for the plan (with the file's digests, so the provider refuses a
+corrupted body) and sends each step over byos's bounded transport. Parts stream from the file (at most
+``concurrency`` parts in memory), run in a small thread pool, and are retried with backoff on a 5xx, a
+throttle or a lost connection; on failure the plan's ``abort`` is sent, so no object and (S3) no pending
+multipart upload is left behind.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import os
+import random
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, cast
+
+from byos import http
+from byos.errors import InvalidInputError, ProviderError, ProviderTimeoutError
+from byos.option_types import require_bool, require_destination
+from byos.planner import Checksums, check_kind, choose_part_size, presign_upload
+from byos.plans import Kind, Step, UploadPlan
+
+if TYPE_CHECKING:
+    from byos.config import Destination
+
+Source = str | os.PathLike[str] | IO[bytes] | io.RawIOBase | io.BufferedIOBase
+"""A path, or a binary stream."""
+
+CONCURRENCY = 2
+"""Parts sent at once (and so at most in memory)."""
+ATTEMPTS = 4
+"""Tries per request: the first and three retries."""
+BACKOFF = 0.25
+"""Seconds before the first retry; doubled for each next one, with jitter."""
+_READ = 1024 * 1024
+_RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True, slots=True)
+class UploadResult:
+    """What :func:`upload_file` wrote.
+
+    Attributes:
+        provider: ``s3``, ``gcs`` or ``azure``.
+        kind: ``raw`` or ``result``.
+        key: The object key.
+        size: Bytes written.
+        sha256: Hex SHA-256 of the bytes sent.
+        etag: The object's ETag as the provider answered it, if it did.
+        generation: The GCS object generation, if known.
+        parts: Number of requests that carried the file.
+    """
+
+    provider: str
+    kind: Kind
+    key: str
+    size: int
+    sha256: str
+    etag: str | None
+    generation: str | None
+    parts: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON form (``byos upload --json``)."""
+        return {
+            "provider": self.provider,
+            "kind": self.kind,
+            "key": self.key,
+            "size": self.size,
+            "sha256": self.sha256,
+            "etag": self.etag,
+            "generation": self.generation,
+            "parts": self.parts,
+        }
+
+
+def upload_file(
+    destination: Destination,
+    source: Source,
+    *,
+    kind: Kind = "raw",
+    filename: str | None = None,
+    import_id: str | None = None,
+    content_type: str | None = None,
+    checksum: bool = True,
+    part_size: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> UploadResult:
+    """Upload a file (a path or a binary stream) through its upload plan, write-once.
+
+    Args:
+        destination: Where to write.
+        source: A path, or a binary stream (read from its current position; a stream that cannot seek is
+            first copied to a temporary file, so memory stays bounded).
+        kind: ``raw`` or ``result`` (then ``import_id`` is required).
+        filename: The name for the key and metadata; the path's name by default (``upload`` for a stream).
+        import_id: The import's id.
+        content_type: The Content-Type (``application/json`` for results by default).
+        checksum: Send SHA-256 (S3) or MD5 (Azure, GCS) with every request so the provider refuses a
+            corrupted body.
+        part_size: Bytes per part (default: 8 MiB, grown for huge files).
+        progress: Called with the bytes of each request that succeeded.
+
+    Returns:
+        Key, size, SHA-256 and the provider's ETag or generation.
+
+    Raises:
+        InvalidInputError: A bad argument (nothing is sent).
+        ProviderError: The upload failed after retries (it was aborted), or the file changed meanwhile.
+    """
+    require_destination(destination)
+    require_bool("checksum", checksum)
+    check_kind(kind, import_id)
+    if filename is None:
+        filename = Path(source).name if isinstance(source, str | os.PathLike) else "upload"
+    with _opened(source) as (file, start, size):
+        chosen = choose_part_size(destination.provider, size, part_size)
+        digests = _digests(file, start, size, chosen, destination.provider)
+        plan = presign_upload(
+            destination,
+            filename,
+            size=size,
+            kind=kind,
+            import_id=import_id,
+            content_type=content_type,
+            part_size=part_size,
+            checksums=digests if checksum else None,
+        )
+        sender = _Sender(plan, file, start, digests if checksum else None, progress)
+        return sender.run(digests)
+
+
+@contextmanager
+def _opened(source: Source) -> Iterator[tuple[IO[bytes], int, int]]:
+    """Yield ``(file, start, size)``: a seekable binary file and the span to upload."""
+    if isinstance(source, str | os.PathLike):
+        try:
+            file: IO[bytes] = Path(source).open("rb")  # noqa: SIM115  (closed below)
+        except OSError as exc:
+            raise InvalidInputError(
+                "source", f"cannot be read ({type(exc).__name__})", "pass a file"
+            ) from None
+        with file:
+            yield file, 0, os.fstat(file.fileno()).st_size
+        return
+    if not hasattr(source, "read"):
+        raise InvalidInputError(
+            "source", "is neither a path nor a binary stream", "pass a path or open(…, 'rb')"
+        )
+    seekable = False
+    try:
+        seekable = bool(source.seekable())
+    except (AttributeError, OSError):
+        seekable = False
+    if seekable:
+        start = source.tell()
+        end = source.seek(0, os.SEEK_END)
+        source.seek(start)
+        yield cast("IO[bytes]", source), start, end - start
+        return
+    with tempfile.TemporaryFile() as spool:
+        shutil.copyfileobj(source, spool, _READ)
+        size = spool.tell()
+        spool.seek(0)
+        yield spool, 0, size
+
+
+def _hash(algorithm: str, data: bytes) -> str:
+    return base64.b64encode(hashlib.new(algorithm, data).digest()).decode()
+
+
+def _digests(file: IO[bytes], start: int, size: int, part_size: int, provider: str) -> Checksums:
+    """Read the file once: SHA-256 and MD5 of the whole, and of every part the plan will send."""
+    whole_sha, whole_md5 = hashlib.sha256(), hashlib.md5()  # noqa: S324  (Azure and GCS check MD5)
+    part_sha: list[str] = []
+    part_md5: list[str] = []
+    file.seek(start)
+    offset = 0
+    while offset < size or offset == size == 0:
+        length = min(part_size, size - offset)
+        sha, md5 = hashlib.sha256(), hashlib.md5()  # noqa: S324
+        left = length
+        while left:
+            chunk = file.read(min(_READ, left))
+            if not chunk:
+                raise ProviderError("the file became shorter while it was read; nothing was sent")
+            sha.update(chunk)
+            md5.update(chunk)
+            whole_sha.update(chunk)
+            whole_md5.update(chunk)
+            left -= len(chunk)
+        part_sha.append(base64.b64encode(sha.digest()).decode())
+        part_md5.append(base64.b64encode(md5.digest()).decode())
+        offset += length
+        if size == 0:
+            break
+    return Checksums(
+        sha256=base64.b64encode(whole_sha.digest()).decode(),
+        md5=base64.b64encode(whole_md5.digest()).decode(),
+        part_sha256=tuple(part_sha) if provider == "s3" else (),
+        part_md5=tuple(part_md5) if provider == "azure" else (),
+    )
+
+
+class _Sender:
+    """Sends one plan's steps: parts (in parallel when allowed), then complete; abort on failure."""
+
+    def __init__(
+        self,
+        plan: UploadPlan,
+        file: IO[bytes],
+        start: int,
+        checksums: Checksums | None,
+        progress: Callable[[int], None] | None,
+    ) -> None:
+        self.plan = plan
+        self.file = file
+        self.start = start
+        self.checksums = checksums
+        self.progress = progress
+        self.lock = threading.Lock()
+        self.session: str | None = None
+        self.etags: dict[int, str] = {}
+        self.last: http.Response | None = None
+
+    def run(self, digests: Checksums) -> UploadResult:
+        try:
+            self._send_parts()
+            if self.plan.complete is not None:
+                self.last = self._send(self.plan.complete, self._complete_body())
+        except BaseException:
+            self._abort()
+            raise
+        answer = self.last
+        etag, generation = _identity(answer)
+        if self.plan.provider == "gcs" and answer is not None:
+            self._check_gcs_hash(answer, digests.md5)
+        return UploadResult(
+            provider=self.plan.provider,
+            kind=self.plan.kind,
+            key=self.plan.key,
+            size=self.plan.size or 0,
+            sha256=base64.b64decode(digests.sha256).hex(),
+            etag=etag or None,
+            generation=generation or None,
+            parts=sum(1 for part in self.plan.parts if part.body in ("file", "range")),
+        )
+
+    def _send_parts(self) -> None:
+        parts = self.plan.parts
+        if not self.plan.parallel:
+            for step in parts:
+                self._part(step)
+            return
+        with ThreadPoolExecutor(max_workers=CONCURRENCY, thread_name_prefix="byos-upload") as pool:
+            futures = [pool.submit(self._part, step) for step in parts]
+            try:
+                for future in futures:
+                    future.result()
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+
+    def _part(self, step: Step) -> None:
+        body = self._body(step)
+        answer = self._send(step, body)
+        if step.collect == "etag" and step.part_number is not None:
+            etag = answer.header("etag")
+            if not etag:
+                raise ProviderError(f"part {step.part_number}: the answer has no ETag")
+            with self.lock:
+                self.etags[step.part_number] = etag
+        elif step.collect == "session":
+            self.session = answer.header("location")
+            if not self.session:
+                raise ProviderError("the resumable upload's start answered without a session URI")
+        self.last = answer
+        if self.progress is not None and body:
+            self.progress(len(body))
+
+    def _body(self, step: Step) -> bytes:
+        if step.body == "empty":
+            return b""
+        first, end = (0, self.plan.size or 0) if step.range is None else step.range
+        with self.lock:
+            self.file.seek(self.start + first)
+            data = self.file.read(end - first)
+        if len(data) != end - first:
+            raise ProviderError("the file became shorter during the upload; aborted")
+        expected = self._expected_digest(step)
+        if expected is not None and expected[1] != _hash(expected[0], data):
+            raise ProviderError("the file changed during the upload; aborted")
+        return data
+
+    def _expected_digest(self, step: Step) -> tuple[str, str] | None:
+        digests = self.checksums
+        if digests is None:
+            return None
+        if step.part_number is not None and digests.part_sha256:
+            return "sha256", digests.part_sha256[step.part_number - 1]
+        if step.block_id is not None and digests.part_md5 and step.range is not None:
+            index = step.range[0] // (self.plan.part_size or 1)
+            return "md5", digests.part_md5[index]
+        if step.body == "file":
+            return "sha256", digests.sha256
+        return None
+
+    def _complete_body(self) -> bytes:
+        complete = self.plan.complete
+        assert complete is not None  # noqa: S101  (only called with one)
+        if complete.body == "s3-complete":
+            from byos.providers.s3 import complete_body  # noqa: PLC0415
+
+            etags = [self.etags[number] for number in sorted(self.etags)]
+            part_sha = self.checksums.part_sha256 if self.checksums is not None else ()
+            return complete_body(etags, part_sha or None)
+        if complete.body == "azure-block-list":
+            from byos.signing.sas import block_list_body  # noqa: PLC0415
+
+            return block_list_body(part.block_id for part in self.plan.parts if part.block_id is not None)
+        return b""
+
+    def _url(self, step: Step) -> str:
+        url = self.session if step.url_from == "session" else step.url
+        if not url:
+            raise ProviderError("a step needs the session URI, which no earlier step gave")
+        return url
+
+    def _send(self, step: Step, body: bytes) -> http.Response:
+        """Send one step, retrying a 5xx, a throttle or a lost connection with backoff."""
+        url = self._url(step)
+        timeout = 30.0 + len(body) / (256 * 1024)  # a generous floor of 256 KiB/s
+        for attempt in range(ATTEMPTS):
+            last = attempt + 1 == ATTEMPTS
+            try:
+                answer = http.send(step.method, url, headers=step.headers, body=body, timeout=timeout)
+            except (http.ConnectionLostError, ProviderTimeoutError):
+                if last:
+                    raise
+                _sleep(attempt)
+                continue
+            code = answer.error_code()
+            if answer.status in step.expect and not code:
+                return answer
+            if answer.status not in _RETRY_STATUSES and code not in ("InternalError", "SlowDown"):
+                raise ProviderError(_refusal(step, answer, code))
+            if last:
+                break
+            _sleep(attempt)
+        raise ProviderError(f"{step.method} {_what(step)}: still failing after {ATTEMPTS} tries; aborted")
+
+    def _abort(self) -> None:
+        abort = self.plan.abort
+        if abort is None or (abort.url_from == "session" and self.session is None):
+            return
+        try:
+            http.send(abort.method, self._url(abort), headers=abort.headers, timeout=30.0)
+        except ProviderError:
+            return  # best effort: the original failure is what the caller must see
+
+    def _check_gcs_hash(self, answer: http.Response, md5: str) -> None:
+        stored = ""
+        for item in answer.header("x-goog-hash").split(","):
+            name, _, value = item.strip().partition("=")
+            if name == "md5":
+                stored = value
+        if stored and stored != md5:
+            raise ProviderError("Cloud Storage stored other bytes than were sent (MD5 differs)")
+
+
+def _identity(answer: http.Response | None) -> tuple[str, str]:
+    """The ETag and (GCS) generation the final answer names."""
+    if answer is None:
+        return "", ""
+    etag = answer.header("etag") or http.xml_text(answer.body, "ETag")
+    generation = answer.header("x-goog-generation")
+    if not generation and answer.body[:1] == b"{":
+        try:
+            found = json.loads(answer.body).get("generation")
+        except (ValueError, AttributeError):
+            found = None
+        generation = str(found) if isinstance(found, str | int) else ""
+    return etag, generation
+
+
+def _what(step: Step) -> str:
+    if step.part_number is not None:
+        return f"part {step.part_number}"
+    if step.range is not None:
+        return f"bytes {step.range[0]}-{step.range[1]}"
+    return step.body
+
+
+def _refusal(step: Step, answer: http.Response, code: str) -> str:
+    label = code or answer.error_code() or f"HTTP {answer.status}"
+    hints = {
+        "PreconditionFailed": "an object with this key exists; uploads never replace one",
+        "BlobAlreadyExists": "an object with this key exists; uploads never replace one",
+        "BadDigest": "the bytes arrived corrupted (checksum mismatch); nothing was stored",
+        "Md5Mismatch": "the bytes arrived corrupted (MD5 mismatch); nothing was stored",
+        "InvalidDigest": "the bytes arrived corrupted (checksum mismatch); nothing was stored",
+        "AccessDenied": "the credentials may not write here; see `byos policy`",
+        "AuthorizationPermissionMismatch": "the create-only SAS was refused: an object with this key exists "
+        "(uploads never replace one), or the SAS may not write here",
+    }
+    hint = hints.get(label, "see the provider's error code")
+    if answer.status in (409, 412) and label not in hints:
+        hint = hints["PreconditionFailed"]
+    return f"{step.method} {_what(step)}: {answer.status} {label}; {hint}; aborted"
+
+
+def _sleep(attempt: int) -> None:
+    time.sleep(BACKOFF * 2**attempt * (0.5 + random.random()))  # noqa: S311  (jitter, not a secret)
