@@ -29,6 +29,7 @@ import websocket
 import byos
 from byos import browser_client_path, uploads
 from byos.config import Destination
+from tests.servers.base import _die_with_parent, _terminate_group
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 HARNESS = Path(__file__).with_name("browser_harness.js")
@@ -81,7 +82,12 @@ class Chromium:
             "about:blank",
         ]
         self._process = subprocess.Popen(
-            arguments, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            arguments,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: stop() ends the renderers and helpers too
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - only calls prctl, loaded before the fork
         )
         port_file = Path(self._profile) / "DevToolsActivePort"
         deadline = time.monotonic() + _START_SECONDS
@@ -159,12 +165,7 @@ class Chromium:
                 self._socket.close()
             self._socket = None
         if self._process is not None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait(timeout=5)
+            _terminate_group(self._process)
             self._process = None
         shutil.rmtree(self._profile, ignore_errors=True)
 
