@@ -13,6 +13,7 @@ window.runUpload = async (plan, opts = {}) => {
     concurrency: opts.concurrency,
     retries: opts.retries,
     retryDelayMs: opts.retryDelayMs ?? 50,
+    stallTimeoutMs: opts.stallTimeoutMs,
     onProgress: (p) => {
       events.push({ ...p });
       if (opts.abortAtBytes !== undefined && p.bytesSent >= opts.abortAtBytes) controller.abort();

@@ -124,6 +124,19 @@ def test_a_request_failing_once_is_retried(
 
 
 @pytest.mark.usefixtures("cors")
+def test_a_request_that_stalls_is_given_up_and_retried(
+    browser: BrowserPage, azurite: Any, service: BlobServiceClient, container: str, proxy: FaultProxy
+) -> None:
+    plan = presign_upload(dest_on(azurite, container, proxy.endpoint), "stall.csv").to_dict()
+    proxy.faults.append(Fault("PUT", action="stall"))
+    outcome = browser.upload(plan, SMALL, stallTimeoutMs=1000)
+    assert outcome["ok"], outcome.get("error")
+    assert [s.outcome for s in proxy.seen("PUT")] == ["stalled", "forwarded"]
+    assert sha256(read_back(service, container, plan["key"])) == sha256(SMALL)
+    assert_progress(outcome["events"], len(SMALL))
+
+
+@pytest.mark.usefixtures("cors")
 def test_abort_midway_leaves_no_object(
     browser: BrowserPage, azurite: Any, service: BlobServiceClient, container: str, proxy: FaultProxy
 ) -> None:

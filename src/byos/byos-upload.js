@@ -7,6 +7,7 @@
 //     signal: controller.signal,                             // AbortController: cancels and cleans up
 //     concurrency: 4,                                        // parts in flight at once (parallel plans)
 //     retries: 3,                                            // extra tries per request (network, 5xx, 408, 429)
+//     stallTimeoutMs: 120000,                                // a request with no progress this long is retried
 //   });
 //
 // It executes a byos upload plan exactly (see the byos README, "Uploading from the browser"): every header
@@ -19,6 +20,7 @@
 const DEFAULT_CONCURRENCY = 4;
 const DEFAULT_RETRIES = 3;
 const DEFAULT_RETRY_DELAY_MS = 500;
+const DEFAULT_STALL_TIMEOUT_MS = 120000;
 const MAX_RETRY_DELAY_MS = 8000;
 const ABORT_TIMEOUT_MS = 10000;
 const FORBIDDEN_HEADERS = new Set(["content-length", "host", "connection", "expect", "transfer-encoding"]);
@@ -41,7 +43,7 @@ export class UploadError extends Error {
  * @param {Blob} file the bytes to send
  * @param {object} plan a byos upload plan (UploadPlan.to_dict()) or single request (UploadRequest.to_dict())
  * @param {{onProgress?: Function, signal?: AbortSignal, concurrency?: number, retries?: number,
- *          retryDelayMs?: number}} [options]
+ *          retryDelayMs?: number, stallTimeoutMs?: number}} [options]
  * @returns {Promise<{key: string, etag: string|null, size: number}>}
  */
 export async function upload(file, plan, options = {}) {
@@ -122,6 +124,7 @@ class Run {
     this.concurrency = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_CONCURRENCY));
     this.retries = Math.max(0, Math.floor(options.retries ?? DEFAULT_RETRIES));
     this.retryDelayMs = Math.max(0, options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS);
+    this.stallTimeoutMs = Math.max(0, options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS);
     this.session = null; // GCS resumable session URI
     this.etags = new Map(); // part index -> ETag as collected
     this.lastEtag = null;
@@ -287,19 +290,36 @@ class Run {
     const length = isData(step) ? partLength(step, this.size) : 0;
     return new Promise((resolve, reject) => {
       const xhr = new XMLHttpRequest();
+      // No progress (sending or receiving) for stallTimeoutMs: give up on this try; it is retried.
+      let stalled = false;
+      let timer = null;
+      const watch = () => {
+        if (!this.stallTimeoutMs) return;
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          stalled = true;
+          xhr.abort();
+        }, this.stallTimeoutMs);
+      };
+      const done = () => {
+        clearTimeout(timer);
+        this.inFlight.delete(xhr);
+      };
       xhr.open(step.method, url, true);
       for (const [name, value] of Object.entries(step.headers)) {
         if (!FORBIDDEN_HEADERS.has(name.toLowerCase())) xhr.setRequestHeader(name, value);
       }
-      if (length && xhr.upload) {
+      if (xhr.upload) {
         xhr.upload.onprogress = (event) => {
-          if (!event.lengthComputable || !event.total) return;
+          watch();
+          if (!length || !event.lengthComputable || !event.total) return;
           this.loaded.set(index, Math.min(length, Math.floor((length * event.loaded) / event.total)));
           this.report();
         };
       }
+      xhr.onprogress = watch;
       xhr.onload = () => {
-        this.inFlight.delete(xhr);
+        done();
         const status = xhr.status;
         const text = safeText(xhr);
         const expected = step.expect ? step.expect.includes(status) : status >= 200 && status < 300;
@@ -315,7 +335,7 @@ class Run {
         reject(this.httpError(step, status, text));
       };
       xhr.onerror = () => {
-        this.inFlight.delete(xhr);
+        done();
         const error = new UploadError(
           `${step.method} ${step.where}: the request did not complete: the storage could not be reached, or ` +
             "the browser blocked it by CORS (the bucket's CORS rules must allow this page's origin, the " +
@@ -326,10 +346,20 @@ class Run {
         reject(error);
       };
       xhr.onabort = () => {
-        this.inFlight.delete(xhr);
+        done();
+        if (stalled && !this.failure) {
+          const error = new UploadError(
+            `${step.method} ${step.where}: no progress for ${this.stallTimeoutMs / 1000} s; gave up on this try`,
+            { code: "network", step: step.where },
+          );
+          error.retryable = true;
+          reject(error);
+          return;
+        }
         reject(this.failure || this.aborted());
       };
       this.inFlight.add(xhr);
+      watch();
       xhr.send(body);
     });
   }
