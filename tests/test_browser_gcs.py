@@ -176,6 +176,7 @@ def test_resumable_upload_lands_byte_for_byte(browser: BrowserPage, fake_gcs: An
     assert outcome["result"]["size"] == len(LARGE)
     assert_progress(outcome["events"], len(LARGE))
     assert outcome["events"][-1]["partsTotal"] == 5
+    assert len({e["bytesSent"] for e in outcome["events"]}) > 5  # it rose part by part, at least
 
 
 def test_a_chunk_failing_once_is_retried(

@@ -257,6 +257,7 @@ def test_parts_upload_in_parallel_lands_byte_for_byte(
     assert head["ETag"].endswith('-5"')  # a multipart ETag: five parts
     assert_progress(outcome["events"], len(LARGE))
     assert outcome["events"][-1]["partsTotal"] == 5
+    assert len({e["bytesSent"] for e in outcome["events"]}) > 5  # it rose part by part, at least
 
 
 def test_a_part_failing_once_is_retried(
