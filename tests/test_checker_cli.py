@@ -31,6 +31,10 @@ def write_config(path: Path, **values: Any) -> Path:
     return path
 
 
+STUB_OWNER = "111122223333"
+"""The stub's bucket owner: with it set, ``bucket.owner`` passes once the probe upload is accepted."""
+
+
 def s3_config(path: Path, endpoint: str, **values: Any) -> Path:
     settings: dict[str, Any] = {
         "provider": "s3",
@@ -40,6 +44,7 @@ def s3_config(path: Path, endpoint: str, **values: Any) -> Path:
         "access_key_id": "AKIDSTUBEXAMPLE",
         "secret_access_key": SECRET,
         "prefix": "imports/",
+        "expected_bucket_owner": STUB_OWNER,
         **values,
     }
     return write_config(path, **settings)
@@ -178,7 +183,7 @@ def test_human_output_is_a_table_of_every_check(
     assert {check_id: rows.get(check_id) for check_id in CHECK_IDS} == {
         check_id: ("skip" if check_id == "encryption" else "pass") for check_id in CHECK_IDS
     }
-    assert "1 destination: 1 ok, 0 failed; checks: 11 pass, 0 warn, 0 fail, 1 skip" in out
+    assert "1 destination: 1 ok, 0 failed; checks: 12 pass, 0 warn, 0 fail, 1 skip" in out
     assert SECRET not in out
 
 

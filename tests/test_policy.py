@@ -492,7 +492,7 @@ def test_s3_cors_allows_every_header_a_presign_sends_and_exposes_etag() -> None:
     assert sorted(sent - set(rule["AllowedHeaders"])) == []
     assert "x-amz-meta-*" in rule["AllowedHeaders"]
     assert all(h == h.lower() and h.count("*") <= 1 for h in rule["AllowedHeaders"])
-    assert rule["AllowedMethods"] == ["PUT", "POST", "DELETE"]
+    assert rule["AllowedMethods"] == ["PUT", "POST", "DELETE"]  # DELETE: a browser's multipart abort
     assert rule["ExposeHeaders"] == ["ETag"]
     assert rule["AllowedOrigins"] == [ORIGIN]
     plain = build_policy(s3_dest()).document("cors.json")["CORSRules"][0]["AllowedHeaders"]
@@ -555,7 +555,7 @@ def test_gcs_documents_have_the_provider_shapes() -> None:
 def test_gcs_cors_lists_the_signed_headers_and_extra_metadata() -> None:
     (rule,) = build_policy(gcs_dest(), metadata_names=["Batch", "batch"]).document("cors.json")
     assert rule["origin"] == [ORIGIN]
-    assert rule["method"] == ["PUT", "POST", "DELETE"]
+    assert rule["method"] == ["PUT", "POST", "DELETE"]  # DELETE: a browser cancels a resumable session
     headers = {h.lower() for h in rule["responseHeader"]}
     assert {
         "content-type",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import itertools
+import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -139,6 +140,56 @@ def test_parts_upload_lands_exactly(target: Target) -> None:
     assert len(ranges) == -(-len(data) // target.part_size) > 1
     plan_client.run(shape, data)
     assert target.fingerprint(plan.key) == target.expected(data)
+
+
+PLAN_KEYS = {
+    "provider",
+    "kind",
+    "key",
+    "expires_at",
+    "size",
+    "part_size",
+    "parallel",
+    "parts",
+    "complete",
+    "abort",
+}
+STEP_KEYS = {
+    "method",
+    "url",
+    "url_from",
+    "headers",
+    "fields",
+    "body",
+    "range",
+    "part_number",
+    "block_id",
+    "expect",
+    "collect",
+}
+
+
+def test_plan_shape_is_the_contract(target: Target) -> None:
+    plan = _plan(target, target.size)
+    shape = json.loads(json.dumps(plan.to_dict()))
+    assert set(shape) == PLAN_KEYS
+    steps = [*shape["parts"], *(s for s in (shape["complete"], shape["abort"]) if s is not None)]
+    assert all(set(step) == STEP_KEYS for step in steps)
+    assert shape["expires_at"].endswith("Z")
+    assert shape["parallel"] is (target.provider != "gcs")
+    assert all(step["method"] in ("PUT", "POST", "DELETE") for step in steps)
+    assert all(step["url"] is not None or step["url_from"] == "session" for step in steps)
+    assert "http" not in repr(plan)
+    for step in plan.parts:
+        if step.url is not None:
+            assert step.url not in repr(step)
+            assert "REDACTED" in repr(step)
+    if target.provider == "azure":
+        assert len({step["block_id"] for step in shape["parts"]}) == len(shape["parts"])
+        assert len({len(step["block_id"]) for step in shape["parts"]}) == 1
+        assert shape["abort"] is None
+    if target.provider == "s3":
+        plan_client.run(shape, b"", stop_after=0)  # abort what the plan created
 
 
 def test_small_file_is_one_request_with_todays_fields(target: Target) -> None:

@@ -417,6 +417,9 @@ class S3Destination(DestinationBase):
     external_id: ExternalId | None = None
     role_session_name: str = "byos"
     sse_kms_key_id: str | None = None
+    expected_bucket_owner: str | None = Field(
+        default=None, description="12-digit account id that must own the bucket (binds every request)."
+    )
 
     @model_validator(mode="after")
     def _check_s3(self) -> S3Destination:
@@ -460,6 +463,15 @@ class S3Destination(DestinationBase):
                 "is not a KMS key id, ARN or alias",
                 "copy the key's ARN from the KMS console",
                 "sse_kms_key_id",
+            )
+        if self.expected_bucket_owner is not None and not re.fullmatch(
+            r"[0-9]{12}", self.expected_bucket_owner
+        ):
+            raise _ProblemError(
+                f"{shown(self.expected_bucket_owner)} is not a 12-digit AWS account id",
+                "copy the customer's account id (aws sts get-caller-identity in their account), like "
+                "111122223333",
+                "expected_bucket_owner",
             )
         if not re.fullmatch(r"[\w+=,.@-]{2,64}", self.role_session_name):
             raise _ProblemError("is not valid", "use 2-64 letters, digits or +=,.@-", "role_session_name")

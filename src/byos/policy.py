@@ -48,13 +48,16 @@ S3_MULTIPART_ACTIONS = ("s3:AbortMultipartUpload",)
 KMS_UPLOAD_ACTIONS = ("kms:GenerateDataKey",)
 KMS_MULTIPART_ACTIONS = ("kms:Decrypt",)
 """S3 decrypts the parts of an SSE-KMS multipart upload to complete it, as the requester."""
-S3_CORS_METHODS = ("PUT", "POST", "DELETE")
-"""PUT and POST upload; DELETE is the plan's presigned AbortMultipartUpload, sent when a browser cancels."""
+S3_CORS_METHODS = ("PUT", "POST")
+S3_ABORT_METHODS = ("DELETE",)
+"""A browser aborts a multipart upload with the plan's presigned ``DELETE ?uploadId=`` (only that: signed)."""
 S3_SIGNED_HEADERS = ("content-type", "content-md5", "if-none-match", "x-amz-checksum-sha256", "x-amz-meta-*")
 """Besides ``x-amz-meta-*``, each metadata header byos sends is listed by name: S3 echoes the requested
 headers in a preflight answer, but S3-compatible stores that answer with the rule's own list would hand
 browsers a literal ``x-amz-meta-*``, which no browser treats as a wildcard."""
 S3_SSE_HEADERS = ("x-amz-server-side-encryption", "x-amz-server-side-encryption-aws-kms-key-id")
+S3_OWNER_HEADERS = ("x-amz-expected-bucket-owner",)
+"""Signed on every request when the destination sets ``expected_bucket_owner``."""
 S3_EXPOSED_HEADERS = ("ETag",)
 
 GCS_UPLOAD_ROLE = "roles/storage.objectCreator"
@@ -324,13 +327,14 @@ def _s3(  # noqa: PLR0917  (one private builder per provider, called once)
         *S3_SIGNED_HEADERS,
         *(f"x-amz-meta-{name}" for name in [ORIGINAL_FILENAME, *metadata_names]),
         *(S3_SSE_HEADERS if dest.sse_kms_key_id else ()),
+        *(S3_OWNER_HEADERS if dest.expected_bucket_owner else ()),
     ]
     cors = {
         "CORSRules": [
             {
                 "ID": "byos-browser-uploads",
                 "AllowedOrigins": _origins_or_placeholder(origins, ph),
-                "AllowedMethods": list(S3_CORS_METHODS),
+                "AllowedMethods": [*S3_CORS_METHODS, *(S3_ABORT_METHODS if multipart else ())],
                 "AllowedHeaders": sorted(headers),
                 "ExposeHeaders": list(S3_EXPOSED_HEADERS),
                 "MaxAgeSeconds": CORS_MAX_AGE_SECONDS,

@@ -31,6 +31,7 @@ CHECK_IDS = (
     "credentials",
     "bucket.exists",
     "bucket.region",
+    "bucket.owner",
     "upload",
     "write_once",
     "least_privilege",
@@ -41,10 +42,28 @@ CHECK_IDS = (
     "lifetime",
 )
 _NEEDS_CREDENTIALS = frozenset(
-    {"bucket.exists", "bucket.region", "upload", "write_once", "least_privilege", "cors", "encryption"}
+    {
+        "bucket.exists",
+        "bucket.region",
+        "bucket.owner",
+        "upload",
+        "write_once",
+        "least_privilege",
+        "cors",
+        "encryption",
+    }
 )
 _NEEDS_BUCKET = frozenset(
-    {"bucket.region", "upload", "write_once", "least_privilege", "cors", "public_access", "encryption"}
+    {
+        "bucket.region",
+        "bucket.owner",
+        "upload",
+        "write_once",
+        "least_privilege",
+        "cors",
+        "public_access",
+        "encryption",
+    }
 )
 _OFFLINE = frozenset({"config", "clock", "lifetime"})  # need no network, so they run even past the deadline
 # The order checks run in. public_access reads the probe anonymously, so it runs before least_privilege,
@@ -56,6 +75,7 @@ RUN_ORDER = (
     "bucket.exists",
     "bucket.region",
     "upload",
+    "bucket.owner",
     "write_once",
     "public_access",
     "least_privilege",
@@ -146,6 +166,7 @@ def check_setup(
         "credentials": provider.credentials,
         "bucket.exists": provider.bucket_exists,
         "bucket.region": provider.bucket_region,
+        "bucket.owner": getattr(provider, "bucket_owner", _owner_not_applicable),
         "upload": common.upload,
         "write_once": common.write_once,
         "least_privilege": provider.least_privilege,
@@ -160,6 +181,13 @@ def check_setup(
         results.append(_run_one(ctx, check_id, steps[check_id], results, deadline))
     by_id = {result.id: result for result in results}
     return Report(destination.label, tuple(by_id[check_id] for check_id in CHECK_IDS))
+
+
+def _owner_not_applicable(ctx: CheckContext) -> Outcome:
+    return skipped(
+        f"S3 only: a {ctx.destination.provider} bucket's name cannot be taken over by another account's "
+        "bucket of the same name in the way an S3 name can"
+    )
 
 
 def _run_one(

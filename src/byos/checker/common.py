@@ -54,6 +54,7 @@ def upload(ctx: CheckContext) -> Outcome:
             f"a browser-style {request.method} to {request.key} was accepted (HTTP {answer.status})"
         )
     reason = answer.error_code() or f"HTTP {answer.status}"
+    ctx.state["probe_error"] = reason
     if answer.status in (401, 403):
         return failed(
             f"the upload was refused ({reason}): the credentials cannot write under the prefix",

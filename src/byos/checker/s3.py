@@ -111,6 +111,34 @@ def bucket_region(ctx: CheckContext) -> Outcome:
     return passed(f"bucket {dest.bucket} is in {region}, as configured")
 
 
+def bucket_owner(ctx: CheckContext) -> Outcome:
+    """With ``expected_bucket_owner`` set, the probe upload (which signs it) proves the bucket's owner.
+
+    S3 refuses (403) a request whose ``x-amz-expected-bucket-owner`` is not the bucket owner's account, so a
+    bucket deleted and re-created under the same name by another account never receives an upload.
+    """
+    owner = _dest(ctx).expected_bucket_owner
+    if owner is None:
+        return skipped(
+            "expected_bucket_owner is not set, so uploads are not bound to the customer's AWS account (if "
+            "the bucket were deleted, another account could take its name); set it to their 12-digit id"
+        )
+    if ctx.state.get("probe_written"):
+        return passed(
+            f"S3 accepted the probe upload that names account {owner} as the bucket's owner "
+            "(x-amz-expected-bucket-owner, signed)"
+        )
+    code = ctx.state.get("probe_error")
+    if code in _REFUSED:
+        return failed(
+            f"S3 refused the probe upload that names account {owner} as the bucket's owner ({code}): the "
+            "bucket belongs to another account, or the credentials may not write",
+            "check expected_bucket_owner is the bucket owner's account id (aws sts get-caller-identity in "
+            "the customer's account), then the upload check",
+        )
+    return skipped("cannot tell: the probe upload failed (see the upload check)")
+
+
 def least_privilege(ctx: CheckContext) -> Outcome:
     """With the uploader's credentials, reading, listing and deleting must all be refused.
 
@@ -189,10 +217,15 @@ def _head_bucket(ctx: CheckContext) -> http.Response:
     dest = _dest(ctx)
     found = provider.resolve_credentials(dest, now=ctx.clock(), timeout=ctx.call_timeout())
     signer, endpoint = provider.signer_for(dest, found)
+    headers = provider.owner_headers(dest)
     url = signer.presign_url(
-        "HEAD", endpoint.post_url(dest.bucket), expires=60, now=ctx.clock().astimezone(UTC)
+        "HEAD",
+        endpoint.post_url(dest.bucket),
+        signed_headers={name.lower(): value for name, value in headers.items()},
+        expires=60,
+        now=ctx.clock().astimezone(UTC),
     )
-    return ctx.send("HEAD", url)
+    return ctx.send("HEAD", url, headers=headers)
 
 
 def _code(

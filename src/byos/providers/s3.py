@@ -289,6 +289,12 @@ def signer_for(destination: S3Destination, credentials: AwsCredentials) -> tuple
     )
 
 
+def owner_headers(destination: S3Destination) -> dict[str, str]:
+    """``x-amz-expected-bucket-owner`` when the destination names the bucket's owner (sent and signed)."""
+    owner = destination.expected_bucket_owner
+    return {} if owner is None else {"x-amz-expected-bucket-owner": owner}
+
+
 def _s3(destination: Destination) -> S3Destination:
     from byos.config import S3Destination  # noqa: PLC0415  (config is heavier than this module needs at load)
 
@@ -325,6 +331,13 @@ def presign_upload(destination: Destination, options: UploadOptions) -> UploadRe
     prepared = prepare(s3, options, credentials_expire_at=credentials.expires_at)
     signer, endpoint = signer_for(s3, credentials)
     if options.method == "POST":
+        if s3.expected_bucket_owner is not None:
+            raise InvalidInputError(
+                "method",
+                "a POST form cannot carry x-amz-expected-bucket-owner, so it would not be bound to the "
+                "bucket owner's account",
+                "use PUT (the default)",
+            )
         if options.content_length is not None or options.checksum_sha256 or options.content_md5:
             raise InvalidInputError(
                 "method", "a POST form cannot lock the exact length or checksum", "use PUT, or min/max_bytes"
@@ -361,6 +374,7 @@ def presign_upload(destination: Destination, options: UploadOptions) -> UploadRe
         if_none_match=not options.overwrite,
         sse_kms_key_id=s3.sse_kms_key_id,
         metadata=prepared.metadata,
+        expected_bucket_owner=s3.expected_bucket_owner,
     )
     return UploadRequest(NAME, "PUT", put.url, put.headers, {}, prepared.key, put.expires_at)
 
@@ -484,6 +498,7 @@ def start_multipart(
         headers["x-amz-server-side-encryption-aws-kms-key-id"] = s3.sse_kms_key_id
     for name, value in prepared.metadata.items():
         headers[f"x-amz-meta-{name}"] = value
+    headers.update(owner_headers(s3))
     object_url = endpoint.object_url(s3.bucket, prepared.key)
     url = signer.presign_url(
         "POST",
@@ -511,6 +526,7 @@ def start_multipart(
             endpoint=endpoint,
             content_length=length,
             checksum_sha256=None if part_checksums is None else part_checksums[number - 1],
+            expected_bucket_owner=s3.expected_bucket_owner,
         )
         parts.append(UploadRequest(NAME, "PUT", part.url, part.headers, {}, prepared.key, part.expires_at))
     return MultipartUpload(
@@ -625,6 +641,7 @@ def _server_call(
     now: datetime | None,
 ) -> UploadRequest:
     s3 = _s3(destination)
+    headers = {**headers, **owner_headers(s3)}
     moment = now or datetime.now(UTC)
     credentials = resolve_credentials(s3, now=moment)
     signer, endpoint = signer_for(s3, credentials)

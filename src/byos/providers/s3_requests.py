@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from byos import http
-from byos.providers.s3 import AwsCredentials, signer_for
+from byos.providers.s3 import AwsCredentials, owner_headers, signer_for
 
 if TYPE_CHECKING:
     from byos.config import S3Destination
@@ -47,7 +47,8 @@ def request(
         url = endpoint.post_url(destination.bucket)
     else:
         url = endpoint.object_url(destination.bucket, key)
-    target, signed = signer.sign_request(method, url, query=query, headers=headers, now=now)
+    sent = {**(headers or {}), **owner_headers(destination)}  # every request names the bucket's owner
+    target, signed = signer.sign_request(method, url, query=query, headers=sent, now=now)
     return send(method, target, headers=signed)
 
 

@@ -101,6 +101,7 @@ _REGION = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _AWS_REGION = re.compile(r"[a-z]{2,5}(?:-[a-z]+)+-[0-9]{1,3}")
 _SERVICE = re.compile(r"[a-z0-9][a-z0-9-]*")
 _METHOD = re.compile(r"[A-Z]+")
+_ACCOUNT_ID = re.compile(r"[0-9]{12}")
 _ENCODED_PATH = re.compile(r"/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*")
 _DOT_SEGMENT = re.compile(r"(?:^|/)\.\.?(?:/|$)")
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
@@ -530,6 +531,7 @@ class SigV4Signer:
         server_side_encryption: str | None = None,
         sse_kms_key_id: str | None = None,
         metadata: Mapping[str, str] | None = None,
+        expected_bucket_owner: str | None = None,
     ) -> PresignedRequest:
         """Presign a ``PutObject``: one request that writes exactly ``key`` with the given properties.
 
@@ -550,6 +552,8 @@ class SigV4Signer:
             server_side_encryption: ``AES256``, ``aws:kms`` or ``aws:kms:dsse``.
             sse_kms_key_id: KMS key for SSE-KMS (implies ``aws:kms`` when no mode is given).
             metadata: User metadata, sent as ``x-amz-meta-<name>`` headers (names are lower-cased).
+            expected_bucket_owner: The 12-digit account id that must own the bucket (S3 answers 403
+                otherwise), signed as ``x-amz-expected-bucket-owner``.
 
         Returns:
             The URL and the headers to send.
@@ -580,6 +584,7 @@ class SigV4Signer:
             for name, value in _check_metadata(metadata):
                 sent[name] = value
                 signed.append((name, value))
+        _owner_header(expected_bucket_owner, sent, signed)
         url = self._sign("PUT", target, signed, [], expires=expires, stamp=stamp)
         return PresignedRequest("PUT", url, MappingProxyType(sent), _expires_at(utc_now, expires))
 
@@ -596,6 +601,7 @@ class SigV4Signer:
         content_length: int | None = None,
         content_md5: str | None = None,
         checksum_sha256: str | None = None,
+        expected_bucket_owner: str | None = None,
     ) -> PresignedRequest:
         """Presign an ``UploadPart`` of a multipart upload created server side.
 
@@ -610,6 +616,7 @@ class SigV4Signer:
             content_length: Lock the part size in bytes (0..5 GiB).
             content_md5: Base64 MD5 of the part.
             checksum_sha256: Base64 SHA-256 of the part (the upload must have been created with SHA256).
+            expected_bucket_owner: The 12-digit account id that must own the bucket, signed.
 
         Returns:
             The URL and the headers to send.
@@ -638,6 +645,7 @@ class SigV4Signer:
         signed: list[tuple[str, str]] = []
         if content_length is not None or content_md5 is not None or checksum_sha256 is not None:
             _body_headers(content_length, content_md5, checksum_sha256, sent, signed)
+        _owner_header(expected_bucket_owner, sent, signed)
         query = [("partNumber", str(part_number)), ("uploadId", _encode_value(upload_id, "upload_id"))]
         url = self._sign("PUT", target, signed, query, expires=expires, stamp=stamp)
         return PresignedRequest("PUT", url, MappingProxyType(sent), _expires_at(utc_now, expires))
@@ -1053,6 +1061,25 @@ def _body_headers(
         _check_base64("checksum_sha256", checksum_sha256, _SHA256_BYTES, "SHA-256")
         sent["x-amz-checksum-sha256"] = checksum_sha256
         signed.append(("x-amz-checksum-sha256", checksum_sha256))
+
+
+def check_account_id(value: object, field: str = "expected_bucket_owner") -> str:
+    """Return ``value`` if it is a 12-digit AWS account id.
+
+    Raises:
+        InvalidInputError: It is not.
+    """
+    if not isinstance(value, str) or not _ACCOUNT_ID.fullmatch(value):
+        raise InvalidInputError(
+            field, "is not a 12-digit AWS account id", "copy the bucket owner's account id, like 111122223333"
+        )
+    return value
+
+
+def _owner_header(owner: str | None, sent: dict[str, str], signed: list[tuple[str, str]]) -> None:
+    if owner is not None:
+        sent["x-amz-expected-bucket-owner"] = check_account_id(owner)
+        signed.append(("x-amz-expected-bucket-owner", owner))
 
 
 def _size_conditions(min_bytes: int | None, max_bytes: int | None) -> list[object]:
