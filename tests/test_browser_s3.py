@@ -322,3 +322,26 @@ def test_cors_rules_hiding_etag_fail_clearly_and_abort(
     assert "must expose ETag" in outcome["error"]["message"]
     assert not exists(localstack, name, plan["key"])
     assert multipart_gone(localstack, name, plan, upload_id_of(plan))  # the plan's abort was sent
+
+
+def test_parts_upload_with_expected_bucket_owner(
+    browser: BrowserPage, localstack: Any, page_server: Any
+) -> None:
+    """Every request of the plan carries the signed ``x-amz-expected-bucket-owner``; the CORS rules allow it.
+
+    LocalStack checks the signature over the header and the CORS rules for it, not the owner itself (a
+    wrong account id is accepted there; real S3 answers 403).
+    """
+    name = s3_helpers.new_bucket(localstack)
+    dest = s3_helpers.destination(
+        localstack, name, origins=[page_server.origin], expected_bucket_owner="000000000000"
+    )
+    s3_helpers.client(localstack).put_bucket_cors(
+        Bucket=name, CORSConfiguration=build_policy(dest).document("cors.json")
+    )
+    plan = parts_plan(dest)
+    steps = [*plan["parts"], plan["complete"], plan["abort"]]
+    assert all(step["headers"]["x-amz-expected-bucket-owner"] == "000000000000" for step in steps)
+    outcome = browser.upload(plan, LARGE)
+    assert outcome["ok"], outcome.get("error")
+    assert sha256(read_back(localstack, name, plan["key"])) == sha256(LARGE)
