@@ -230,6 +230,9 @@ class Run {
     if (this.failure) throw this.failure;
   }
 
+  // A retry resends the whole request. For a GCS chunk that means from the chunk's first byte, which suits a
+  // chunk the server never received; asking the session how much it kept (Content-Range: bytes */total)
+  // first is not done, as no local server answers that query as Cloud Storage does.
   async sendWithRetries(step, index) {
     for (let attempt = 0; ; attempt++) {
       try {
