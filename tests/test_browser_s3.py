@@ -260,17 +260,18 @@ def test_parts_upload_in_parallel_lands_byte_for_byte(
     assert len({e["bytesSent"] for e in outcome["events"]}) > 5  # it rose part by part, at least
 
 
-def test_a_part_failing_once_is_retried(
+def test_a_part_and_the_complete_failing_once_are_retried(
     browser: BrowserPage, localstack: Any, bucket: str, proxy: FaultProxy
 ) -> None:
     plan = parts_plan(dest_on(localstack, bucket, proxy.endpoint))
     proxy.faults.append(Fault("PUT", part(2)))
+    proxy.faults.append(Fault("POST", completes))
     outcome = browser.upload(plan, LARGE)
     assert outcome["ok"], outcome.get("error")
     second = proxy.seen("PUT", part(2))
     assert [s.outcome for s in second] == ["failed", "forwarded"]
     assert len(proxy.seen("PUT")) == 6
-    assert [s.outcome for s in proxy.seen("POST", completes)] == ["forwarded"]
+    assert [s.outcome for s in proxy.seen("POST", completes)] == ["failed", "forwarded"]
     assert 2 <= proxy.max_in_flight["PUT"] <= 4  # parts ran in parallel, within the default bound of 4
     assert sha256(read_back(localstack, bucket, plan["key"])) == sha256(LARGE)
     assert_progress(outcome["events"], len(LARGE))

@@ -145,7 +145,7 @@ class Run {
       this.report();
       await this.runParts();
       if (this.steps.complete) {
-        const response = await this.send(this.steps.complete, -1);
+        const response = await this.sendWithRetries(this.steps.complete, -1);
         this.lastEtag = response.etag || parseXmlEtag(response.text) || this.lastEtag;
       }
       if (this.failure) throw this.failure;
