@@ -12,6 +12,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from azure.storage.blob import BlobServiceClient, CorsRule
@@ -108,6 +109,25 @@ def test_second_upload_with_the_same_plan_is_refused_as_existing(
     assert second["error"]["status"] == 403  # create-only SAS: AuthorizationPermissionMismatch
     assert "already exists" in second["error"]["message"]
     assert read_back(service, container, plan["key"]) == b"first\n"
+
+
+@pytest.mark.usefixtures("cors")
+def test_a_tampered_sas_is_refused_with_the_likely_causes_and_no_secret(
+    browser: BrowserPage, azurite: Any, service: BlobServiceClient, container: str
+) -> None:
+    plan = presign_upload(dest_on(azurite, container), "tampered.csv").to_dict()
+    signature = parse_qs(urlsplit(plan["url"]).query)["sig"][0]
+    plan["url"] = plan["url"].replace("sig=", "sig=A", 1)
+    outcome = browser.upload(plan, b"x\n", retries=0)
+    assert not outcome["ok"]
+    assert outcome["error"]["code"] == "forbidden", outcome["error"]
+    assert outcome["error"]["status"] == 403
+    message = outcome["error"]["message"]
+    assert "(AuthorizationFailure)" in message  # Azurite's code for a bad SAS signature
+    assert "Likely causes: a signed header was changed" in message
+    assert signature not in message
+    assert plan["url"] not in message
+    assert not exists(service, container, plan["key"])
 
 
 @pytest.mark.usefixtures("cors")
