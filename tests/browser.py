@@ -70,6 +70,7 @@ class Chromium:
             "--headless=new",
             "--no-sandbox",  # root in CI; the page is our own
             "--disable-gpu",
+            "--disable-dev-shm-usage",  # containers often have a tiny /dev/shm
             "--no-first-run",
             "--no-default-browser-check",
             "--disable-extensions",
