@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,8 @@ import byos
 from tests.browser import BrowserPage
 from tests.browser_proxy import FaultProxy
 from tests.servers.base import free_port
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -40,6 +44,32 @@ def test_client_is_package_data_and_valid_javascript() -> None:
         pytest.skip("node is not installed: the syntax check needs it")
     checked = subprocess.run([node, "--check", str(path)], capture_output=True, text=True, check=False)
     assert checked.returncode == 0, checked.stderr
+
+
+def test_the_wheel_ships_the_client(tmp_path: Path) -> None:
+    """The built wheel holds byos-upload.js next to the package, as browser_client_path() finds it."""
+    built = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--wheel-dir",
+            str(tmp_path),
+            str(REPO),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert built.returncode == 0, built.stderr[-2000:]
+    (wheel,) = tmp_path.glob("byos-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        shipped = archive.read("byos/byos-upload.js")
+    assert shipped == byos.browser_client_path().read_bytes()
 
 
 def _plan(url: str, size: int) -> dict[str, Any]:
