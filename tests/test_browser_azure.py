@@ -144,6 +144,21 @@ def test_a_request_failing_once_is_retried(
 
 
 @pytest.mark.usefixtures("cors")
+def test_retries_are_bounded(
+    browser: BrowserPage, azurite: Any, service: BlobServiceClient, container: str, proxy: FaultProxy
+) -> None:
+    plan = presign_upload(dest_on(azurite, container, proxy.endpoint), "busy.csv").to_dict()
+    proxy.faults.append(Fault("PUT", times=3))
+    outcome = browser.upload(plan, SMALL, retries=2)
+    assert not outcome["ok"]
+    assert outcome["error"]["code"] == "http"
+    assert outcome["error"]["status"] == 503
+    assert "(SlowDown)" in outcome["error"]["message"]
+    assert [s.outcome for s in proxy.seen("PUT")] == ["failed"] * 3  # one try and two retries
+    assert not exists(service, container, plan["key"])
+
+
+@pytest.mark.usefixtures("cors")
 def test_a_request_that_stalls_is_given_up_and_retried(
     browser: BrowserPage, azurite: Any, service: BlobServiceClient, container: str, proxy: FaultProxy
 ) -> None:

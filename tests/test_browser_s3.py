@@ -9,7 +9,8 @@ rule. So on LocalStack the PUT cases sign the file name under another metadata n
 allowed by the policy's CORS rules through ``metadata_names``), and :func:`test_localstack_quirk_is_real`
 keeps the measurement. The form POST keeps byos's own fields (metadata travels as a form field, not a
 header). The PUT with byos's own headers runs on moto, which applies the bucket's CORS origins (not methods
-or headers) and checks no signature.
+or headers) and checks no signature (and answers form POSTs without CORS headers, so a browser cannot read
+them there).
 """
 
 from __future__ import annotations
