@@ -101,6 +101,8 @@ def test_cors_allows_the_owner_header_only_when_set() -> None:
     assert "x-amz-expected-bucket-owner" in rule["AllowedHeaders"]
     free = build_policy(destination_from_dict({**S3, "expected_bucket_owner": None}, env=False))
     assert "x-amz-expected-bucket-owner" not in free.document("cors.json")["CORSRules"][0]["AllowedHeaders"]
+    assert any(step.startswith("Set expected_bucket_owner to the customer's") for step in free.steps)
+    assert any(step.startswith(f"expected_bucket_owner is {OWNER}") for step in bound.steps)
 
 
 @pytest.mark.emulator

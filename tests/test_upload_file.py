@@ -10,6 +10,7 @@ import base64
 import hashlib
 import io
 import os
+import tracemalloc
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -18,7 +19,9 @@ import pytest
 from azure.core.exceptions import ResourceNotFoundError
 
 import byos
+from byos import http, transfer
 from byos.errors import InvalidInputError, ProviderError
+from byos.transfer import composite_sha256
 from tests import azure_helpers, gcs_helpers, s3_helpers
 from tests.fault_proxy import fault_proxy
 
@@ -61,7 +64,9 @@ def test_s3_40_mib(localstack: Any, tmp_path: Path) -> None:
     assert result.key.endswith("-data.csv")
     assert stored["ContentType"] == "text/csv"
     assert stored["Metadata"] == {"original-filename": "data.csv"}
-    assert stored.get("ChecksumSHA256", "").endswith("-5")  # S3 kept the per-part SHA-256 checksums
+    parts = [path.read_bytes()[i : i + 8 * MIB] for i in range(0, 40 * MIB, 8 * MIB)]
+    expected = composite_sha256(tuple(base64.b64encode(hashlib.sha256(p).digest()).decode() for p in parts))
+    assert stored.get("ChecksumSHA256") == expected  # S3 kept the SHA-256 of every part, as signed
     assert result.etag
 
 
@@ -69,8 +74,14 @@ def test_azure_40_mib(azurite: Any, tmp_path: Path) -> None:
     container = azure_helpers.new_container(azurite)
     dest = azure_helpers.destination(azurite, container)
     path = _file(tmp_path, 40 * MIB)
-    result = byos.upload_file(dest, path)
+    tracemalloc.start()
+    try:
+        result = byos.upload_file(dest, path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
     assert result.parts == 5
+    assert peak < 2 * 8 * MIB + 4 * MIB, f"{peak} bytes at peak: more than two 8 MiB parts in memory"
     blob = azure_helpers.service(azurite).get_blob_client(container, result.key)
     assert _sha(blob.download_blob().readall()) == _sha(path.read_bytes()) == result.sha256
     md5 = hashlib.md5(path.read_bytes()).digest()  # noqa: S324  (Azure stores the MD5 byos sent)
@@ -260,3 +271,24 @@ def test_bad_input_sends_nothing(tmp_path: Path) -> None:
         byos.upload_file(dest, io.BytesIO(b"{}"), kind="result")
     with pytest.raises(InvalidInputError, match=r"^checksum: "):
         byos.upload_file(dest, io.BytesIO(b"{}"), checksum="yes")  # type: ignore[arg-type]
+
+
+def test_a_whole_checksum_s3_reports_wrongly_is_refused() -> None:
+    """No server assembles other bytes than it was sent, so this fault is a made-up answer."""
+    parts = (base64.b64encode(hashlib.sha256(b"a").digest()).decode(),)
+    good = composite_sha256(parts)
+    body = f"<Result><ChecksumSHA256>{good}</ChecksumSHA256></Result>"
+    transfer._check_s3_whole(http.Response(200, {}, body.encode()), parts)
+    bad = body.replace(good, "A" * 43 + "=-1").encode()
+    with pytest.raises(ProviderError, match="whole-object SHA-256 differs"):
+        transfer._check_s3_whole(http.Response(200, {}, bad), parts)
+
+
+@pytest.mark.emulator
+def test_an_empty_file_uploads(azurite: Any, localstack: Any) -> None:
+    container = azure_helpers.new_container(azurite)
+    bucket = s3_helpers.new_bucket(localstack)
+    for dest in (azure_helpers.destination(azurite, container), s3_helpers.destination(localstack, bucket)):
+        result = byos.upload_file(dest, io.BytesIO(b""), filename="empty.csv")
+        assert (result.size, result.parts) == (0, 1)
+        assert result.sha256 == hashlib.sha256(b"").hexdigest()

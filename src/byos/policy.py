@@ -427,6 +427,13 @@ def _s3(  # noqa: PLR0917  (one private builder per provider, called once)
             "Put the role's ARN and the external id in the destination's configuration (role_arn, "
             "external_id)."
         ),
+        (
+            "Set expected_bucket_owner to the customer's 12-digit AWS account id (recommended): every upload "
+            "then names the bucket's owner, so S3 refuses it if the bucket ever belongs to another account."
+            if dest.expected_bucket_owner is None
+            else f"expected_bucket_owner is {dest.expected_bucket_owner}: every upload names the bucket's "
+            "owner, so S3 refuses it if the bucket ever belongs to another account; confirm it is theirs."
+        ),
         _CHECK_STEP,
     )
     notes = _common_notes(dest.prefix)

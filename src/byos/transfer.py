@@ -12,23 +12,20 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import json
 import os
 import random
-import shutil
-import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, cast
+from typing import IO, TYPE_CHECKING, Any
 
 from byos import http
-from byos.errors import InvalidInputError, ProviderError, ProviderTimeoutError
+from byos.errors import ProviderError, ProviderTimeoutError
+from byos.file_digests import Source, digest_of, digests, opened
 from byos.option_types import require_bool, require_destination
 from byos.planner import Checksums, check_kind, choose_part_size, presign_upload
 from byos.plans import Kind, Step, UploadPlan
@@ -36,8 +33,6 @@ from byos.plans import Kind, Step, UploadPlan
 if TYPE_CHECKING:
     from byos.config import Destination
 
-Source = str | os.PathLike[str] | IO[bytes] | io.RawIOBase | io.BufferedIOBase
-"""A path, or a binary stream."""
 
 CONCURRENCY = 2
 """Parts sent at once (and so at most in memory)."""
@@ -45,7 +40,6 @@ ATTEMPTS = 4
 """Tries per request: the first and three retries."""
 BACKOFF = 0.25
 """Seconds before the first retry; doubled for each next one, with jitter."""
-_READ = 1024 * 1024
 _RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 
@@ -126,9 +120,9 @@ def upload_file(
     check_kind(kind, import_id)
     if filename is None:
         filename = Path(source).name if isinstance(source, str | os.PathLike) else "upload"
-    with _opened(source) as (file, start, size):
+    with opened(source) as (file, start, size):
         chosen = choose_part_size(destination.provider, size, part_size)
-        digests = _digests(file, start, size, chosen, destination.provider)
+        found = digests(file, start, size, chosen, destination.provider)
         plan = presign_upload(
             destination,
             filename,
@@ -137,82 +131,10 @@ def upload_file(
             import_id=import_id,
             content_type=content_type,
             part_size=part_size,
-            checksums=digests if checksum else None,
+            checksums=found if checksum else None,
         )
-        sender = _Sender(plan, file, start, digests if checksum else None, progress)
-        return sender.run(digests)
-
-
-@contextmanager
-def _opened(source: Source) -> Iterator[tuple[IO[bytes], int, int]]:
-    """Yield ``(file, start, size)``: a seekable binary file and the span to upload."""
-    if isinstance(source, str | os.PathLike):
-        try:
-            file: IO[bytes] = Path(source).open("rb")  # noqa: SIM115  (closed below)
-        except OSError as exc:
-            raise InvalidInputError(
-                "source", f"cannot be read ({type(exc).__name__})", "pass a file"
-            ) from None
-        with file:
-            yield file, 0, os.fstat(file.fileno()).st_size
-        return
-    if not hasattr(source, "read"):
-        raise InvalidInputError(
-            "source", "is neither a path nor a binary stream", "pass a path or open(…, 'rb')"
-        )
-    seekable = False
-    try:
-        seekable = bool(source.seekable())
-    except (AttributeError, OSError):
-        seekable = False
-    if seekable:
-        start = source.tell()
-        end = source.seek(0, os.SEEK_END)
-        source.seek(start)
-        yield cast("IO[bytes]", source), start, end - start
-        return
-    with tempfile.TemporaryFile() as spool:
-        shutil.copyfileobj(source, spool, _READ)
-        size = spool.tell()
-        spool.seek(0)
-        yield spool, 0, size
-
-
-def _hash(algorithm: str, data: bytes) -> str:
-    return base64.b64encode(hashlib.new(algorithm, data).digest()).decode()
-
-
-def _digests(file: IO[bytes], start: int, size: int, part_size: int, provider: str) -> Checksums:
-    """Read the file once: SHA-256 and MD5 of the whole, and of every part the plan will send."""
-    whole_sha, whole_md5 = hashlib.sha256(), hashlib.md5()  # noqa: S324  (Azure and GCS check MD5)
-    part_sha: list[str] = []
-    part_md5: list[str] = []
-    file.seek(start)
-    offset = 0
-    while offset < size or offset == size == 0:
-        length = min(part_size, size - offset)
-        sha, md5 = hashlib.sha256(), hashlib.md5()  # noqa: S324
-        left = length
-        while left:
-            chunk = file.read(min(_READ, left))
-            if not chunk:
-                raise ProviderError("the file became shorter while it was read; nothing was sent")
-            sha.update(chunk)
-            md5.update(chunk)
-            whole_sha.update(chunk)
-            whole_md5.update(chunk)
-            left -= len(chunk)
-        part_sha.append(base64.b64encode(sha.digest()).decode())
-        part_md5.append(base64.b64encode(md5.digest()).decode())
-        offset += length
-        if size == 0:
-            break
-    return Checksums(
-        sha256=base64.b64encode(whole_sha.digest()).decode(),
-        md5=base64.b64encode(whole_md5.digest()).decode(),
-        part_sha256=tuple(part_sha) if provider == "s3" else (),
-        part_md5=tuple(part_md5) if provider == "azure" else (),
-    )
+        sender = _Sender(plan, file, start, found if checksum else None, progress)
+        return sender.run(found)
 
 
 class _Sender:
@@ -248,6 +170,8 @@ class _Sender:
         etag, generation = _identity(answer)
         if self.plan.provider == "gcs" and answer is not None:
             self._check_gcs_hash(answer, digests.md5)
+        if self.plan.complete is not None and answer is not None and self.checksums is not None:
+            _check_s3_whole(answer, self.checksums.part_sha256)
         return UploadResult(
             provider=self.plan.provider,
             kind=self.plan.kind,
@@ -302,7 +226,7 @@ class _Sender:
         if len(data) != end - first:
             raise ProviderError("the file became shorter during the upload; aborted")
         expected = self._expected_digest(step)
-        if expected is not None and expected[1] != _hash(expected[0], data):
+        if expected is not None and expected[1] != digest_of(expected[0], data):
             raise ProviderError("the file changed during the upload; aborted")
         return data
 
@@ -380,6 +304,21 @@ class _Sender:
                 stored = value
         if stored and stored != md5:
             raise ProviderError("Cloud Storage stored other bytes than were sent (MD5 differs)")
+
+
+def composite_sha256(part_sha256: tuple[str, ...]) -> str:
+    """S3's whole-object checksum of a multipart upload: base64 SHA-256 of the parts' digests, then ``-N``."""
+    joined = b"".join(base64.b64decode(value) for value in part_sha256)
+    return f"{base64.b64encode(hashlib.sha256(joined).digest()).decode()}-{len(part_sha256)}"
+
+
+def _check_s3_whole(answer: http.Response, part_sha256: tuple[str, ...]) -> None:
+    """Refuse a completed S3 object whose whole checksum (as S3 reports it) is not of the parts sent."""
+    reported = http.xml_text(answer.body, "ChecksumSHA256")
+    if not part_sha256 or not reported:
+        return
+    if reported.partition("-")[0] != composite_sha256(part_sha256).partition("-")[0]:
+        raise ProviderError("S3 assembled other bytes than were sent (the whole-object SHA-256 differs)")
 
 
 def _identity(answer: http.Response | None) -> tuple[str, str]:
