@@ -446,17 +446,13 @@ function partLength(step, size) {
 
 function sleep(ms, signal) {
   return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    if (signal) {
-      signal.addEventListener(
-        "abort",
-        () => {
-          clearTimeout(timer);
-          resolve();
-        },
-        { once: true },
-      );
-    }
+    const wake = () => {
+      clearTimeout(timer);
+      if (signal) signal.removeEventListener("abort", wake);
+      resolve();
+    };
+    const timer = setTimeout(wake, ms);
+    if (signal) signal.addEventListener("abort", wake, { once: true });
   });
 }
 
