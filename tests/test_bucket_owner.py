@@ -9,6 +9,7 @@ and the independent verifier, and the header reaches LocalStack signed.
 from __future__ import annotations
 
 import io
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from byos.config import destination_from_dict
 from byos.errors import ConfigError, InvalidInputError
 from byos.models import Status
 from byos.policy import build_policy
-from tests import gcs_helpers, s3_helpers
+from tests import gcs_helpers, plan_client, s3_helpers
 from tests.sigv4_verifier import VerificationError, verify_presigned_url
 from tests.stub_servers import STUB_ORIGIN, Reply, StubRequest, StubS3, s3_error
 from tests.test_sigv4_equivalence import botocore_clock
@@ -120,10 +121,12 @@ def test_every_plan_request_carries_the_owner_signed(localstack: Any) -> None:
         verify_presigned_url(
             step.method, step.url, step.headers, secret_access_key=localstack.secret_access_key, now=now
         )
+    data = os.urandom(11 * 1024**2)
+    plan_client.run(plan.to_dict(), data)  # LocalStack accepts every step with the owner header signed
+    client = s3_helpers.client(localstack)
+    assert client.get_object(Bucket=bucket, Key=plan.key)["Body"].read() == data
     result = byos.upload_file(dest, io.BytesIO(b"x" * 100), filename="small.csv")
-    stored = s3_helpers.client(localstack).get_object(Bucket=bucket, Key=result.key)
-    assert stored["Body"].read() == b"x" * 100
-    s3_helpers.client(localstack).abort_multipart_upload(Bucket=bucket, Key=plan.key, UploadId=plan.upload_id)
+    assert client.get_object(Bucket=bucket, Key=result.key)["Body"].read() == b"x" * 100
 
 
 def _owner_checking(request: StubRequest) -> Reply | None:

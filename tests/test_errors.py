@@ -35,12 +35,12 @@ def test_the_docstring_draws_every_exception_with_its_bases() -> None:
 @pytest.mark.parametrize(
     ("raised", "expected"),
     [
-        (ConnectionRefusedError(111, "Connection refused"), errors.ProviderError),
-        (ConnectionResetError(104, "Connection reset by peer"), errors.ProviderError),
+        (ConnectionRefusedError(111, "Connection refused"), byos_http.ConnectionLostError),
+        (ConnectionResetError(104, "Connection reset by peer"), byos_http.ConnectionLostError),
         (socket.gaierror(-2, "Name or service not known"), errors.ProviderError),
         (ssl.SSLCertVerificationError("certificate verify failed"), errors.ProviderError),
-        (http.client.RemoteDisconnected("Remote end closed connection"), errors.ProviderError),
-        (http.client.IncompleteRead(b"partial"), errors.ProviderError),
+        (http.client.RemoteDisconnected("Remote end closed connection"), byos_http.ConnectionLostError),
+        (http.client.IncompleteRead(b"partial"), byos_http.ConnectionLostError),
         (
             http.client.InvalidURL("URL can't contain control characters. '/k?sig=SECRETSIG'"),
             errors.ProviderError,

@@ -97,7 +97,9 @@ def test_upload_json_and_read_back(azurite: Any, tmp_path: Path, capsys: pytest.
         main(["upload", "--config", config, "--file", str(file), "--part-size", str(256 * 1024), "--json"])
         == 0
     )
-    result = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    assert captured.err == ""  # no progress bar when stderr is not a terminal
+    result = json.loads(captured.out)
     assert result["parts"] == 5
     assert result["sha256"] == hashlib.sha256(file.read_bytes()).hexdigest()
     blob = azure_helpers.service(azurite).get_blob_client(container, result["key"])
@@ -137,3 +139,20 @@ def test_upload_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert capsys.readouterr().err.startswith("byos: error: ")
     assert main(["presign", "--config", str(config), "--filename", "a", "--size", "10", "--overwrite"]) == 2
     assert capsys.readouterr().err.startswith("byos: error: --size: plans are write-once")
+
+
+@pytest.mark.emulator
+def test_upload_shows_progress_on_a_terminal(
+    azurite: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FORCE_COLOR", "1")  # rich then treats stderr as a terminal
+    monkeypatch.setenv("COLUMNS", "100")
+    container = azure_helpers.new_container(azurite)
+    config = str(_azure_config(azurite, container, tmp_path))
+    file = tmp_path / "big.csv"
+    file.write_bytes(os.urandom(MIB))
+    assert main(["upload", "--config", config, "--file", str(file), "--part-size", str(256 * 1024)]) == 0
+    captured = capsys.readouterr()
+    assert "uploading" in captured.err
+    assert "1.0/1.0 MB" in captured.err or "1.0 MB" in captured.err
+    assert captured.out.startswith(f"uploaded {MIB} bytes to imports/")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import json
 import os
 import tracemalloc
 from pathlib import Path
@@ -189,7 +190,14 @@ def test_azure_corruption_is_refused_and_nothing_is_committed(azurite: Any, tmp_
         )
         with pytest.raises(ProviderError, match="Md5Mismatch"):
             byos.upload_file(dest, path, part_size=256 * 1024)
-    assert list(azure_helpers.service(azurite).get_container_client(container).list_blobs()) == []
+    listing = azure_helpers.service(azurite).get_container_client(container)
+    assert list(listing.list_blobs()) == []
+    # The blocks that did arrive stay uncommitted: a create/write SAS cannot delete them, and Azure discards
+    # uncommitted blocks after 7 days. They are no object: nothing can read them.
+    pending = [blob.name for blob in listing.list_blobs(include=["uncommittedblobs"])]
+    assert len(pending) == 1
+    assert pending[0].startswith("imports/")
+    assert pending[0].endswith("-data.csv")
 
 
 # --- write-once, streams, bad input ---
@@ -282,6 +290,19 @@ def test_a_whole_checksum_s3_reports_wrongly_is_refused() -> None:
     bad = body.replace(good, "A" * 43 + "=-1").encode()
     with pytest.raises(ProviderError, match="whole-object SHA-256 differs"):
         transfer._check_s3_whole(http.Response(200, {}, bad), parts)
+
+
+def test_an_md5_gcs_reports_wrongly_is_refused() -> None:
+    """No server stores other bytes than it was sent, so this fault is a made-up answer."""
+    md5 = base64.b64encode(hashlib.md5(b"a").digest()).decode()  # noqa: S324  (what GCS reports)
+    transfer._check_gcs_md5(http.Response(200, {"x-goog-hash": f"crc32c=AAAAAA==,md5={md5}"}, b""), md5)
+    transfer._check_gcs_md5(http.Response(200, {}, json.dumps({"md5Hash": md5}).encode()), md5)
+    for answer in (
+        http.Response(200, {"x-goog-hash": "md5=" + "B" * 22 + "=="}, b""),
+        http.Response(200, {}, json.dumps({"md5Hash": "C" * 22 + "=="}).encode()),
+    ):
+        with pytest.raises(ProviderError, match="Cloud Storage reports another MD5"):
+            transfer._check_gcs_md5(answer, md5)
 
 
 @pytest.mark.emulator

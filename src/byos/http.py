@@ -238,8 +238,8 @@ def send(
     except (OSError, http.client.HTTPException, ValueError) as exc:
         errno = getattr(exc, "errno", None)
         detail = type(exc).__name__ + (f" (errno {errno})" if errno else "")
-        kind = ProviderError if isinstance(exc, ValueError) else ConnectionLostError
-        raise kind(f"{shown}: {detail}") from None
+        lost = isinstance(exc, ConnectionError | http.client.RemoteDisconnected | http.client.IncompleteRead)
+        raise (ConnectionLostError if lost else ProviderError)(f"{shown}: {detail}") from None
     finally:
         if connection is not None:
             connection.release()

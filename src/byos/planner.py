@@ -120,8 +120,9 @@ def presign_upload(
         metadata: Extra object metadata.
         method: ``POST`` for a browser form upload (one request only).
         now: The signing time (UTC now by default).
-        checksums: Digests the server already knows (see :func:`byos.upload_file`): signed or sent with
-            every request so the provider refuses a corrupted body.
+        checksums: Digests the server already knows (see :func:`byos.upload_file`): signed into, or sent
+            with, every request that can carry one (S3 parts and PUTs, Azure blocks and PUTs, GCS PUTs) so
+            the provider refuses a corrupted body.
 
     Returns:
         The plan (see :class:`~byos.plans.UploadPlan`; ``to_dict()`` gives the JSON contract).
@@ -158,7 +159,7 @@ def presign_upload(
         return _s3_plan(destination, options, size, chosen, checksums)
     if provider == "azure":
         return _azure_plan(destination, options, size, chosen, checksums)
-    return _gcs_plan(destination, options, size, chosen, checksums)
+    return _gcs_plan(destination, options, size, chosen)  # the session's MD5 is compared after upload
 
 
 def _replace(options: UploadOptions, **changes: object) -> UploadOptions:
@@ -296,9 +297,7 @@ def _azure_plan(
     )
 
 
-def _gcs_plan(
-    destination: Destination, options: UploadOptions, size: int, part_size: int, checksums: Checksums | None
-) -> UploadPlan:
+def _gcs_plan(destination: Destination, options: UploadOptions, size: int, part_size: int) -> UploadPlan:
     from byos.providers import gcs  # noqa: PLC0415  (only GCS plans need it)
 
     start = gcs.start_resumable(destination, _replace(options, content_length=size))
@@ -307,8 +306,6 @@ def _gcs_plan(
     for index, (first, end) in enumerate(spans):
         last = index == len(spans) - 1
         headers = {"Content-Range": f"bytes {first}-{end - 1}/{size}"}
-        if last and checksums is not None:
-            headers["x-goog-hash"] = f"md5={checksums.md5}"
         chunks.append(
             Step(
                 method="PUT",

@@ -63,7 +63,7 @@ S3_EXPOSED_HEADERS = ("ETag",)
 GCS_UPLOAD_ROLE = "roles/storage.objectCreator"
 GCS_TOKEN_CREATOR_ROLE = "roles/iam.serviceAccountTokenCreator"  # noqa: S105  (a role name, not a secret)
 GCS_CORS_METHODS = ("PUT", "POST", "DELETE")
-"""PUT and POST upload; DELETE cancels a resumable session, as a plan's abort does when a browser cancels."""
+"""``DELETE``: a browser cancels a resumable upload by deleting its session (the plan's ``abort``)."""
 GCS_REQUEST_HEADERS = (
     "content-type",
     "content-md5",

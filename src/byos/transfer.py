@@ -169,7 +169,7 @@ class _Sender:
         answer = self.last
         etag, generation = _identity(answer)
         if self.plan.provider == "gcs" and answer is not None:
-            self._check_gcs_hash(answer, digests.md5)
+            _check_gcs_md5(answer, digests.md5)
         if self.plan.complete is not None and answer is not None and self.checksums is not None:
             _check_s3_whole(answer, self.checksums.part_sha256)
         return UploadResult(
@@ -296,14 +296,27 @@ class _Sender:
         except ProviderError:
             return  # best effort: the original failure is what the caller must see
 
-    def _check_gcs_hash(self, answer: http.Response, md5: str) -> None:
-        stored = ""
-        for item in answer.header("x-goog-hash").split(","):
-            name, _, value = item.strip().partition("=")
-            if name == "md5":
-                stored = value
-        if stored and stored != md5:
-            raise ProviderError("Cloud Storage stored other bytes than were sent (MD5 differs)")
+
+def _check_gcs_md5(answer: http.Response, md5: str) -> None:
+    """Compare the MD5 Cloud Storage reports (``x-goog-hash``, or a JSON ``md5Hash``) with the file's.
+
+    Google's own clients check a resumable upload this way, after its last chunk.
+    """
+    stored = ""
+    for item in answer.header("x-goog-hash").split(","):
+        name, _, value = item.strip().partition("=")
+        if name == "md5":
+            stored = value
+    if not stored and answer.body[:1] == b"{":
+        try:
+            found = json.loads(answer.body).get("md5Hash")
+        except (ValueError, AttributeError):
+            found = None
+        stored = found if isinstance(found, str) else ""
+    if stored and stored != md5:
+        raise ProviderError(
+            "Cloud Storage reports another MD5 than the file's: the stored object is not what was sent"
+        )
 
 
 def composite_sha256(part_sha256: tuple[str, ...]) -> str:
