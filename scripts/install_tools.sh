@@ -40,6 +40,12 @@ install_azurite() {
         "azurite@$AZURITE_VERSION"
 }
 
+if [[ "${1:-}" == "azurite" ]]; then  # `scripts/install_tools.sh azurite`: Azurite alone, for scripts/demo
+    mkdir -p "$TOOLS"
+    install_azurite
+    exit 0
+fi
+
 install_localstack() {
     local venv="$TOOLS/localstack"
     local stamp="$venv/.byos-requirements"

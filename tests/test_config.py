@@ -109,7 +109,12 @@ def test_locations_and_origins_are_normalised() -> None:
         (S3, {"external_id": "abc123"}, "external_id", "without role_arn"),
         (S3, {"role_arn": "arn:aws:iam::12:role/x"}, "role_arn", "not a valid IAM role ARN"),
         (S3, {"raw_key_template": "{prefix}{filename}"}, "raw_key_template", "no unique part"),
-        (S3, {"raw_key_template": "{prefix}{import_id}-{filename}"}, "raw_key_template", "no {upload_id}"),
+        (
+            S3,
+            {"raw_key_template": "{prefix}{import_id}-{filename}"},
+            "raw_key_template",
+            "include {upload_id}",
+        ),
         (S3, {"max_upload_bytes": 0}, "max_upload_bytes", "out of range"),
         (S3, {"probe_prefix": "probes"}, "probe_prefix", "must end with '/'"),
         (S3, {"bucket_name": "x"}, "bucket_name", "did you mean bucket"),

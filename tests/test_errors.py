@@ -17,8 +17,9 @@ from byos import http as byos_http
 def test_the_docstring_draws_every_exception_with_its_bases() -> None:
     doc = errors.__doc__ or ""
     classes = [c for _, c in inspect.getmembers(errors, inspect.isclass) if issubclass(c, errors.ByosError)]
-    assert len(classes) == 7
-    lines = {line.split()[1]: line for line in doc.splitlines() if line.strip().startswith(("├──", "└──"))}
+    assert len(classes) == 8
+    drawn = [line.strip().lstrip("│ ") for line in doc.splitlines()]
+    lines = {line.split()[1]: line for line in drawn if line.startswith(("├──", "└──"))}
     for cls in classes:
         if cls is errors.ByosError:
             continue
@@ -29,6 +30,7 @@ def test_the_docstring_draws_every_exception_with_its_bases() -> None:
     assert issubclass(errors.InvalidInputError, ValueError)
     assert issubclass(errors.MissingExtraError, ImportError)
     assert issubclass(errors.ProviderTimeoutError, errors.ProviderError)
+    assert issubclass(errors.MissingCredentialsError, errors.CredentialsError)
     assert all(getattr(byos, cls.__name__) is cls for cls in classes)
 
 

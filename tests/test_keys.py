@@ -146,12 +146,12 @@ def test_default_layout_matches_the_importer_layout() -> None:
 
 def test_templates_with_date_and_tenant() -> None:
     layout = KeyLayout(
-        prefix="raw/", raw_template="{prefix}{tenant}/{yyyy}/{mm}/{dd}/{upload_id}/{stem}.{ext}"
+        prefix="raw/", raw_template="{prefix}{tenant}/{yyyy}/{mm}/{dd}/{upload_id}/{stem}-{ext}.txt"
     )
     key = layout.raw_key(
         "data.CSV", upload_id=uuid.UUID(int=1), tenant="acme", when=datetime(2026, 11, 2, tzinfo=UTC)
     )
-    assert key == f"raw/acme/2026/11/02/{uuid.UUID(int=1)}/data.CSV"
+    assert key == f"raw/acme/2026/11/02/{uuid.UUID(int=1)}/data-CSV.txt"
 
 
 @pytest.mark.parametrize(
@@ -174,7 +174,7 @@ def test_bad_templates_are_config_errors(template: str, fragment: str) -> None:
 
 
 def test_raw_template_needs_an_upload_id() -> None:
-    with pytest.raises(ConfigError, match=r"raw_key_template: has no \{upload_id\}"):
+    with pytest.raises(ConfigError, match=r"raw_key_template: .* has no unique part; include \{upload_id\}"):
         KeyLayout(raw_template="{prefix}{import_id}-{filename}")
 
 

@@ -1,7 +1,7 @@
 """The ``byos`` command line: parse arguments, load settings, call the library, print, and exit.
 
-Exit codes: 0 success, 1 a setup check failed, 2 bad usage or configuration (one line on stderr,
-no traceback).
+Exit codes: 0 success, 1 a setup check failed, 2 bad usage or configuration, missing credentials included
+(one line on stderr, no traceback).
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from byos import __version__, log_redaction
 from byos.display import clean, json_safe
-from byos.errors import ByosError, ConfigError, InvalidInputError
+from byos.errors import ByosError, ConfigError, InvalidInputError, MissingCredentialsError
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from byos.config import Destination
-    from byos.models import Report, UploadRequest
+    from byos.models import UploadRequest
 
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
@@ -157,6 +157,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
         args.origin = [check_origin(origin, field="--origin") for origin in args.origin]
     if args.fleet:
         return _check_fleet(args)
+    for name in ("output", "baseline", "fail_on_regression"):
+        if getattr(args, name):
+            flag = "--" + name.replace("_", "-")
+            raise InvalidInputError(flag, "works with --fleet only", "pass --fleet DIR")
     if not args.config:
         raise InvalidInputError("--config", "is required", "pass --config FILE or --fleet DIR")
     destination = _load(args.config)
@@ -181,53 +185,16 @@ def _check_exit(ok: bool) -> int:
 
 
 def _check_fleet(args: argparse.Namespace) -> int:
-    from rich.console import Console  # noqa: PLC0415
-    from rich.progress import Progress  # noqa: PLC0415
+    from byos.cli_fleet import check_fleet_command  # noqa: PLC0415
 
-    from byos.checker import check_fleet, config_failure  # noqa: PLC0415
-    from byos.checker.render import summary_line  # noqa: PLC0415
-    from byos.config import load_fleet  # noqa: PLC0415
-
-    loaded = load_fleet(args.fleet)
-    if not loaded:
-        raise InvalidInputError(
-            "--fleet", f"{args.fleet} holds no *.toml destinations", "point it at a folder"
-        )
-    reports = [config_failure(path.stem, item) for path, item in loaded if isinstance(item, ConfigError)]
-    destinations = [item for _, item in loaded if not isinstance(item, ConfigError)]
-    err = Console(stderr=True)
-    out = _console()
-    for report in reports:
-        _emit(report, args.json, out)
-    with Progress(console=err, transient=True, disable=args.json and not err.is_terminal) as progress:
-        task = progress.add_task("checking destinations", total=len(destinations))
-        for report in check_fleet(
-            destinations,
-            origins=args.origin,
-            concurrency=args.concurrency,
-            timeout=args.timeout,
-            deadline=args.deadline,
-        ):
-            reports.append(report)
-            progress.advance(task)
-            _emit(report, args.json, out)
-    err.print(summary_line(reports))
-    return _check_exit(all(r.strict_ok if args.strict else r.ok for r in reports))
-
-
-def _emit(report: Report, as_json: bool, out: Console) -> None:
-    from byos.checker.render import print_report, report_json  # noqa: PLC0415
-
-    if as_json:
-        sys.stdout.write(report_json(report) + "\n")
-        sys.stdout.flush()
-    else:
-        print_report(report, out)
+    return check_fleet_command(args, _console())
 
 
 def _cmd_policy(args: argparse.Namespace) -> int:
     from byos.policy import build_policy  # noqa: PLC0415
 
+    if args.format == "terraform":
+        return _policy_terraform(args)
     documents = build_policy(
         _load(args.config),
         origins=args.origin,
@@ -241,6 +208,25 @@ def _cmd_policy(args: argparse.Namespace) -> int:
         _print_json(documents.to_dict())
     else:
         _write_text(documents.to_text())
+    return EXIT_OK
+
+
+def _policy_terraform(args: argparse.Namespace) -> int:
+    from byos.policy_terraform import terraform_files, write_terraform  # noqa: PLC0415
+
+    files = terraform_files(
+        _load(args.config),
+        origins=args.origin,
+        import_service_principal=args.principal,
+        multipart=not args.no_multipart,
+        metadata_names=args.metadata_name,
+    )
+    if args.write:
+        for path in write_terraform(files, args.write):
+            sys.stderr.write(f"wrote {clean(str(path))}\n")
+    else:
+        (config,) = files.values()
+        _print_json(config)
     return EXIT_OK
 
 
@@ -321,6 +307,19 @@ def _add_check(commands: Any) -> None:  # noqa: ANN401  (argparse's subparsers a
     check.add_argument("--concurrency", type=int, default=8, help="destinations checked at once (fleet)")
     check.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for one network call")
     check.add_argument("--deadline", type=float, default=60.0, help="seconds for a destination's whole check")
+    check.add_argument(
+        "--output", metavar="RUN.jsonl", help="fleet: also write the run's JSON lines to a file"
+    )
+    check.add_argument(
+        "--baseline",
+        metavar="LAST.jsonl",
+        help="fleet: compare with a run written by --output; mark what got worse",
+    )
+    check.add_argument(
+        "--fail-on-regression",
+        action="store_true",
+        help="with --baseline: exit 1 only when a check got worse (pass->warn/fail, warn->fail), else 0",
+    )
     check.set_defaults(handler=_cmd_check)
 
 
@@ -346,9 +345,16 @@ def _add_policy(commands: Any) -> None:  # noqa: ANN401  (argparse's subparsers 
         help="extra metadata name passed to presigns (repeatable)",
     )
     policy.add_argument(
-        "--format", choices=("text", "json"), default="text", help="Markdown (default) or JSON"
+        "--format",
+        choices=("text", "json", "terraform"),
+        default="text",
+        help="Markdown (default), JSON, or Terraform JSON (byos-PROVIDER.tf.json)",
     )
-    policy.add_argument("--write", metavar="DIR", help="also save each JSON document in DIR")
+    policy.add_argument(
+        "--write",
+        metavar="DIR",
+        help="also save each JSON document in DIR (terraform: only the .tf.json file)",
+    )
     policy.set_defaults(handler=_cmd_policy)
 
 
@@ -362,7 +368,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)
-    except (ConfigError, InvalidInputError) as exc:
+    except (ConfigError, InvalidInputError, MissingCredentialsError) as exc:
         _error(exc)
         return EXIT_USAGE
     except ByosError as exc:

@@ -223,6 +223,11 @@ def _check_template(value: str) -> str:
     return value
 
 
+def _check_raw_template(value: str) -> str:
+    keys.check_template(value, raw=True)
+    return value
+
+
 def _pattern(regex: str, what: str, fix: str) -> AfterValidator:
     compiled = re.compile(regex)
 
@@ -238,6 +243,7 @@ Duration = Annotated[timedelta, BeforeValidator(_parse_duration), AfterValidator
 Origin = Annotated[str, AfterValidator(_check_origin)]
 Endpoint = Annotated[str | None, AfterValidator(_check_endpoint)]
 Template = Annotated[str, AfterValidator(_check_template)]
+RawTemplate = Annotated[str, AfterValidator(_check_raw_template)]
 Prefix = Annotated[str, AfterValidator(_check_prefix)]
 
 
@@ -336,7 +342,7 @@ class DestinationBase(BaseSettings):
     tenant: str | None = Field(default=None, description="Tenant label available to key templates.")
     expires: Duration = Field(default=DEFAULT_EXPIRES, description="Default upload URL lifetime.")
     origins: list[Origin] = Field(default_factory=list, description="Browser origins allowed to upload.")
-    raw_key_template: Template = keys.DEFAULT_RAW_TEMPLATE
+    raw_key_template: RawTemplate = keys.DEFAULT_RAW_TEMPLATE
     result_key_template: Template = keys.DEFAULT_RESULT_TEMPLATE
     probe_prefix: Prefix = Field(default=keys.DEFAULT_PROBE_PREFIX, description="Reserved for setup probes.")
     max_upload_bytes: int | None = Field(default=None, description="Largest upload the presigner allows.")

@@ -45,6 +45,7 @@ TEMPLATE_FIELDS = frozenset(
     {"prefix", "tenant", "upload_id", "import_id", "filename", "stem", "ext", "yyyy", "mm", "dd", "date"}
 )
 UNIQUE_FIELDS = frozenset({"upload_id", "import_id"})
+_RAW_UNIQUE_FIELDS = frozenset({"upload_id"})
 _FIXED_LENGTH_FIELDS = frozenset({"prefix", "yyyy", "mm", "dd", "date"})
 _FILE_FIELDS = frozenset({"filename", "stem", "ext"})
 _DATE_FIELDS = frozenset({"yyyy", "mm", "dd", "date"})
@@ -95,17 +96,40 @@ def sanitize_filename(name: str, max_bytes: int = MAX_FILENAME_BYTES) -> str:
         raise InvalidInputError(
             "max_bytes", f"{max_bytes} is too small", "allow at least 16 bytes for a file name"
         )
-    text = unicodedata.normalize("NFC", name)
-    text = re.split(r"[/\\]", text)[-1]
+    text = re.split(r"[/\\]", name)[-1]
     text = re.sub(r"^[A-Za-z]:", "", text)
-    cleaned = re.sub(r" {2,}", " ", "".join(map(_safe_char, text)))
+    # Normalised after invisible characters go, so "e\u200b\u0301" becomes "\u00e9", not "e\u0301".
+    cleaned = unicodedata.normalize("NFC", "".join(map(_safe_char, text)))
+    cleaned = re.sub(r" {2,}", " ", cleaned)
     cleaned = re.sub(r"_{2,}", "_", cleaned)
     bare_extension = re.fullmatch(r" *\.+([A-Za-z0-9]{1,16}) *", cleaned)
-    cleaned = f"{DEFAULT_FILENAME}.{bare_extension.group(1)}" if bare_extension else cleaned.strip(" .")
+    cleaned = f"{DEFAULT_FILENAME}.{bare_extension.group(1)}" if bare_extension else _trim_start(cleaned)
     stem, extension = split_extension(cleaned)
     if not stem.strip("_ ."):
         cleaned = DEFAULT_FILENAME + (f".{extension}" if extension else "")
-    return _truncate(cleaned, max_bytes)
+    return _nfc_cut(_truncate(cleaned, max_bytes))
+
+
+def _trim_start(text: str) -> str:
+    """Drop dots and spaces at both ends, and combining marks at the start.
+
+    A leading mark would join what precedes the name in a key (an upload id's last digit) and change under
+    NFC.
+    """
+    while True:
+        trimmed = text.strip(" .")
+        while trimmed and unicodedata.category(trimmed[0]).startswith("M"):
+            trimmed = trimmed[1:]
+        if trimmed == text:
+            return text
+        text = trimmed
+
+
+def _nfc_cut(name: str) -> str:
+    """``name`` if it is NFC; else shortened from the end until it is (a cut may leave a lone mark's base)."""
+    while name and not unicodedata.is_normalized("NFC", name):
+        name = name[:-1]
+    return name or DEFAULT_FILENAME
 
 
 @functools.lru_cache(maxsize=4096)
@@ -256,12 +280,13 @@ def template_fields(template: str) -> list[str]:
     return fields
 
 
-def check_template(template: str) -> str:
+def check_template(template: str, *, raw: bool = False) -> str:
     """Validate a key template; raise :class:`ConfigError` naming the fix.
 
     A template must start with ``{prefix}`` (so keys never leave the prefix) and contain a unique part
-    (``{upload_id}`` or ``{import_id}``) preceded only by fields of fixed length for a destination, or by
-    ``{tenant}`` followed by ``/``; so two different ids can never render the same key.
+    (``{upload_id}`` or ``{import_id}``; for a raw upload template, ``raw=True``, ``{upload_id}``) preceded
+    only by fields of fixed length for a destination, or by ``{tenant}`` followed by ``/``; so two different
+    ids can never render the same key. Every hint, followed, gives a template this function accepts.
     """
     fields = template_fields(template)
     if not template.startswith("{prefix}"):
@@ -272,10 +297,14 @@ def check_template(template: str) -> str:
         raise ConfigError(
             "template", f"{template!r} uses {{prefix}} more than once", "use it once, at the start"
         )
-    unique = [name for name in fields if name in UNIQUE_FIELDS]
+    unique = [name for name in fields if name in (_RAW_UNIQUE_FIELDS if raw else UNIQUE_FIELDS)]
     if not unique:
         raise ConfigError(
-            "template", f"{template!r} has no unique part", "include {upload_id} or {import_id}"
+            "template",
+            f"{template!r} has no unique part",
+            "include {upload_id} right after {prefix}, so uploads never collide"
+            if raw
+            else "include {import_id} or {upload_id}",
         )
     head = template[: template.index("{" + unique[0] + "}")]
     for _literal, name, _spec, _conv in string.Formatter().parse(head):
@@ -350,6 +379,50 @@ def _render(template: str, values: dict[str, str]) -> str:
     return template.format_map(values)
 
 
+def _named(template: str, field: str, *, raw: bool = False) -> str:
+    """``check_template``, its error naming the setting (``raw_key_template``…) rather than "template"."""
+    try:
+        return check_template(template, raw=raw)
+    except ConfigError as exc:
+        error = ConfigError(field, exc.problem, exc.fix)
+    raise error
+
+
+def _check_worst_cases(layout: KeyLayout) -> None:
+    """Refuse a layout that would fail later for some file name, date or id (see byos.key_templates)."""
+    if layout.tenant is not None:
+        check_tenant(layout.tenant)
+    from byos.key_templates import may_enter, worst_case_problem  # noqa: PLC0415  (imports this module)
+
+    for name, template in (
+        ("raw_key_template", layout.raw_template),
+        ("result_key_template", layout.result_template),
+    ):
+        found = worst_case_problem(template, layout.prefix, layout.tenant)
+        if found is not None:
+            raise ConfigError(name, found.problem, found.fix)
+    if may_enter(layout.raw_template, layout.prefix, layout.tenant, layout.probe_folder):
+        # Name the setting that was changed from its default: the one to fix.
+        if layout.probe_prefix == DEFAULT_PROBE_PREFIX:
+            raise ConfigError(
+                "raw_key_template",
+                f"puts uploads in the probe folder {layout.probe_folder!r}",
+                f"keep {layout.probe_prefix!r} for probes only",
+            )
+        raise ConfigError(
+            "probe_prefix",
+            f"{layout.probe_prefix!r} is a probe folder some upload keys fall into (by date or upload id)",
+            f"name a folder no upload key can start with, like {DEFAULT_PROBE_PREFIX!r}",
+        )
+    probe_problems = key_problems(f"{layout.probe_folder}probe-{uuid.UUID(int=0)}.csv")
+    if probe_problems:
+        raise ConfigError(
+            "probe_prefix",
+            f"with prefix {layout.prefix!r} gives probe keys that {probe_problems[0]}",
+            "rename it",
+        )
+
+
 # --- layout ---
 
 
@@ -395,12 +468,9 @@ class KeyLayout:
     def __post_init__(self) -> None:
         check_prefix(self.prefix)
         check_prefix(self.probe_prefix, "probe_prefix")
-        raw_fields = frozenset(template_fields(check_template(self.raw_template)))
-        if "upload_id" not in raw_fields:
-            raise ConfigError(
-                "raw_key_template", "has no {upload_id}", "include {upload_id} so uploads never collide"
-            )
-        result_fields = frozenset(template_fields(check_template(self.result_template)))
+        raw_fields = frozenset(template_fields(_named(self.raw_template, "raw_key_template", raw=True)))
+        result_fields = frozenset(template_fields(_named(self.result_template, "result_key_template")))
+        _check_worst_cases(self)
         sample_values = {**_sample_values(), "prefix": self.prefix, "tenant": self.tenant or "t"}
         if _render(self.raw_template, sample_values).startswith(self.prefix + self.probe_prefix):
             raise ConfigError(

@@ -99,6 +99,8 @@ AZURE_EXPOSED_HEADERS = ("etag",)
 WRITE_PERMISSION = "write permission"
 IAM_POLICY = "IAM policy"
 CORS_RULES = "CORS rules"
+BUCKET_POLICY = "Bucket policy (optional: HTTPS only, write-once enforced)"
+UPLOADER_ARN_PLACEHOLDER = "UPLOADER_ARN"
 """Wording of section titles that the setup checker's remediation text points at."""
 
 _CHECK_STEP = (
@@ -342,6 +344,8 @@ def _s3(  # noqa: PLR0917  (one private builder per provider, called once)
         ]
     }
 
+    bucket_policy = _s3_bucket_policy(dest, partition, resource, ph)
+
     role_name, role_path = _role_name(dest, ph)
     create_role = [
         "aws iam create-role",
@@ -409,6 +413,21 @@ def _s3(  # noqa: PLR0917  (one private builder per provider, called once)
                 f"aws s3api get-bucket-cors --bucket {bucket}{location}",
             ),
         ),
+        Section(
+            BUCKET_POLICY,
+            "Optional hardening, for the bucket owner to decide. Denies every request to the bucket that is "
+            "not sent over HTTPS, and denies the uploader any PutObject or CompleteMultipartUpload without "
+            "If-None-Match (S3's s3:if-none-match condition key), so not even a link presigned with "
+            "overwrite=True can replace an object. It also refuses POST form uploads, which cannot carry "
+            "If-None-Match: leave the second statement out if the import service uses them. "
+            "put-bucket-policy replaces the bucket's policy: merge any existing statements into "
+            "bucket-policy.json first.",
+            ("bucket-policy.json",),
+            (
+                f"aws s3api put-bucket-policy --bucket {bucket} --policy file://bucket-policy.json{location}",
+                f"aws s3api get-bucket-policy --bucket {bucket}{location}",
+            ),
+        ),
     )
     steps = (
         "Send the customer this page, or go through it with the administrator of their AWS account.",
@@ -423,6 +442,10 @@ def _s3(  # noqa: PLR0917  (one private builder per provider, called once)
         "Add the CORS rules to the bucket so browsers on "
         + _origin_list(origins)
         + " may upload. If the bucket already has CORS rules, add ours to them rather than replacing them.",
+        (
+            "Optionally apply the bucket policy (HTTPS only, write-once enforced by S3) if the customer "
+            "wants that hardening and the import service does not use POST form uploads."
+        ),
         (
             "Put the role's ARN and the external id in the destination's configuration (role_arn, "
             "external_id)."
@@ -444,12 +467,55 @@ def _s3(  # noqa: PLR0917  (one private builder per provider, called once)
         )
     return _result(
         dest,
-        documents={"trust-policy.json": trust_policy, "iam-policy.json": iam_policy, "cors.json": cors},
+        documents={
+            "trust-policy.json": trust_policy,
+            "iam-policy.json": iam_policy,
+            "cors.json": cors,
+            "bucket-policy.json": bucket_policy,
+        },
         sections=sections,
         steps=steps,
         ph=ph,
         notes=notes,
     )
+
+
+def _s3_bucket_policy(
+    dest: S3Destination, partition: str, resource: str, ph: _Placeholders
+) -> dict[str, Any]:
+    """The optional bucket policy: HTTPS only for everyone, If-None-Match on every upload by the uploader."""
+    bucket_arn = f"arn:{partition}:s3:::{dest.bucket}"
+    uploader = dest.role_arn or ph(
+        UPLOADER_ARN_PLACEHOLDER,
+        "the ARN of the uploader: the role created above (arn:aws:iam::ACCOUNT:role/NAME), or the IAM user "
+        "that owns the destination's access key",
+    )
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ByosDenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [bucket_arn, f"{bucket_arn}/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            },
+            {
+                "Sid": "ByosRequireWriteOnce",
+                "Effect": "Deny",
+                "Principal": {"AWS": uploader},
+                "Action": "s3:PutObject",
+                "Resource": resource,
+                # CreateMultipartUpload and UploadPart take no conditional header: ObjectCreationOperation
+                # is false for them, true for PutObject and CompleteMultipartUpload.
+                "Condition": {
+                    "Null": {"s3:if-none-match": "true"},
+                    "Bool": {"s3:ObjectCreationOperation": "true"},
+                },
+            },
+        ],
+    }
 
 
 def _kms_statement(dest: S3Destination, partition: str, multipart: bool, ph: _Placeholders) -> dict[str, Any]:

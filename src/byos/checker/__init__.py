@@ -184,9 +184,14 @@ def check_setup(
 
 
 def _owner_not_applicable(ctx: CheckContext) -> Outcome:
+    if ctx.destination.provider == "azure":
+        return skipped(
+            "S3 only: an Azure container lives inside the customer's storage account, whose name is in every "
+            "URL and whose key or delegation signs every SAS, so another account cannot take its place"
+        )
     return skipped(
-        f"S3 only: a {ctx.destination.provider} bucket's name cannot be taken over by another account's "
-        "bucket of the same name in the way an S3 name can"
+        f"S3 only: {ctx.destination.provider} has no request header that binds a bucket to its owner, so "
+        "a bucket of the same name created by another project after a deletion cannot be detected here"
     )
 
 
@@ -201,6 +206,8 @@ def _run_one(
     started = time.monotonic()
     if status.get("credentials") is Status.FAIL and check_id in _NEEDS_CREDENTIALS:
         outcome = skipped("skipped: the credentials did not work")
+    elif check_id == "lifetime" and status.get("credentials") not in (Status.PASS, Status.WARN):
+        outcome = skipped("skipped: no credentials were obtained, so there is no lifetime to compare")
     elif status.get("bucket.exists") is Status.FAIL and check_id in _NEEDS_BUCKET:
         outcome = skipped("skipped: the bucket is missing or unreachable")
     elif ctx.remaining() <= 0 and check_id not in _OFFLINE:

@@ -13,17 +13,28 @@ from byos.display import clean, json_safe
 from byos.models import Report, Status
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping
 
 STYLES = {Status.PASS: "bold green", Status.WARN: "bold yellow", Status.FAIL: "bold red", Status.SKIP: "dim"}
 
 
-def report_table(report: Report) -> Table:
-    """A table with one row per check: id, status, what was found, what to do."""
+def report_table(
+    report: Report, marks: Mapping[str, Status] | None = None, *, appeared: bool = False
+) -> Table:
+    """A table with one row per check: id, status, what was found, what to do.
+
+    Args:
+        report: The destination's results.
+        marks: Checks that got worse since a baseline run, with their status then (``fail (was pass)``).
+        appeared: The baseline had no report of this destination.
+    """
+    marks = marks or {}
     verdict = "OK" if report.ok else "FAILED"
     # Messages come from servers and configuration: never let them be read as rich markup, and strip the
     # control characters and bidi overrides that a terminal would act on.
-    title = Text(f"{clean(report.destination)}: {verdict}")
+    title = Text(
+        f"{clean(report.destination)}: {verdict}" + (" (new since the baseline)" if appeared else "")
+    )
     table = Table(title=title, title_justify="left", expand=True, show_lines=False)
     table.add_column("check", no_wrap=True)
     table.add_column("status", no_wrap=True)
@@ -33,7 +44,10 @@ def report_table(report: Report) -> Table:
     for check in report.checks:
         table.add_row(
             Text(clean(check.id)),
-            Text(check.status.value, style=STYLES[check.status]),
+            Text(
+                check.status.value + (f" (was {marks[check.id].value})" if check.id in marks else ""),
+                style=STYLES[check.status],
+            ),
             Text(clean(check.message)),
             Text(clean(check.remediation)),
             f"{check.duration_ms:.0f}",
@@ -41,9 +55,11 @@ def report_table(report: Report) -> Table:
     return table
 
 
-def print_report(report: Report, console: Console) -> None:
-    """Print one report as a table followed by a one-line summary."""
-    console.print(report_table(report))
+def print_report(
+    report: Report, console: Console, *, marks: Mapping[str, Status] | None = None, appeared: bool = False
+) -> None:
+    """Print one report as a table (regressed checks marked, see :func:`report_table`) and a summary line."""
+    console.print(report_table(report, marks, appeared=appeared))
     console.print(Text(summary_line([report])))
 
 

@@ -60,6 +60,7 @@ from byos.errors import (
     ConfigError,
     CredentialsError,
     InvalidInputError,
+    MissingCredentialsError,
     ProviderError,
     ProviderTimeoutError,
 )
@@ -469,7 +470,10 @@ def _token(
             "the sign-in endpoint"
         ) from None
     except Exception as exc:
-        raise _translate(exc, operation) from exc
+        error = _translate(exc, operation)
+        if type(credential).__name__ == "DefaultAzureCredential" and type(error) is CredentialsError:
+            error = MissingCredentialsError("azure", f"{operation}: DefaultAzureCredential found none")
+        raise error from exc
     return str(token.token)
 
 

@@ -40,7 +40,14 @@ from urllib.parse import quote, urlsplit
 from byos import http
 from byos.bounded import SingleFlight, call_within
 from byos.endpoints import is_loopback_host
-from byos.errors import ConfigError, CredentialsError, InvalidInputError, ProviderError, ProviderTimeoutError
+from byos.errors import (
+    ConfigError,
+    CredentialsError,
+    InvalidInputError,
+    MissingCredentialsError,
+    ProviderError,
+    ProviderTimeoutError,
+)
 from byos.models import UploadOptions, UploadRequest
 from byos.option_types import destination_kind
 from byos.providers import require
@@ -63,13 +70,6 @@ TOKEN_CREATOR_ROLE: Final = "roles/iam.serviceAccountTokenCreator"  # noqa: S105
 SigningMode = Literal["hmac", "key", "signBlob"]
 
 _CONTENT_TYPE = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?")
-_NO_CREDENTIALS: Final = (
-    "no Google credentials found; set service_account_file, hmac_access_id and hmac_secret, or "
-    "service_account_email with Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, "
-    "`gcloud auth application-default login`, or the workload's service account)"
-)
-
-
 # --- signing modes ---
 
 
@@ -240,7 +240,7 @@ def _default_credentials(*, timeout: float | None = None) -> Any:  # noqa: ANN40
             "finding the Google default credentials",
         )
     except exceptions.DefaultCredentialsError as exc:
-        raise CredentialsError(_NO_CREDENTIALS) from exc
+        raise MissingCredentialsError("gcs") from exc
     except exceptions.GoogleAuthError as exc:
         raise CredentialsError(
             f"the Google default credentials could not be loaded ({type(exc).__name__}); "

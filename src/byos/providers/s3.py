@@ -28,7 +28,13 @@ from xml.sax.saxutils import escape
 from byos import http
 from byos.bounded import SingleFlight, call_within
 from byos.endpoints import is_loopback_host
-from byos.errors import CredentialsError, InvalidInputError, ProviderError, ProviderTimeoutError
+from byos.errors import (
+    CredentialsError,
+    InvalidInputError,
+    MissingCredentialsError,
+    ProviderError,
+    ProviderTimeoutError,
+)
 from byos.log_redaction import remember
 from byos.models import UploadOptions, UploadRequest
 from byos.option_types import destination_kind, require_bool
@@ -222,9 +228,7 @@ def _chain_now(destination: S3Destination, timeout: float) -> AwsCredentials:
             f"the AWS credential chain failed ({type(exc).__name__}); check the profile"
         ) from exc
     if frozen is None or not frozen.access_key:
-        raise CredentialsError(
-            "no AWS credentials found; set access_key_id and secret_access_key, a profile, or role_arn"
-        )
+        raise MissingCredentialsError("s3")
     expiry = getattr(found, "_expiry_time", None)
     source = "profile" if destination.profile else "chain"
     return AwsCredentials(frozen.access_key, frozen.secret_key, frozen.token, expiry, source)
