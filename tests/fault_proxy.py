@@ -3,8 +3,9 @@
 Point a destination's ``endpoint_url`` at it: URLs are then signed for the proxy's host, which it forwards
 unchanged (``Host`` included), so the server checks the signatures as usual. ``rule(method, target, seen)``
 picks what happens to each request (``seen`` counts earlier requests with the same method and target):
-``None`` forwards it, ``"drop"`` closes the connection without an answer, ``"503"`` answers 503, and
-``"corrupt"`` flips one byte of the body before forwarding.
+``None`` forwards it, ``"drop"`` closes the connection without an answer, ``"503"`` answers 503,
+``"corrupt"`` flips one byte of the body before forwarding, and ``"lose-answer"`` forwards the request but
+closes the connection instead of passing the answer on (the server did the work; the client never hears).
 """
 
 from __future__ import annotations
@@ -69,6 +70,9 @@ def fault_proxy(upstream: str, rule: Rule) -> Iterator[FaultProxy]:
                 data = answer.read()
             finally:
                 connection.close()
+            if action == "lose-answer":
+                self.close_connection = True
+                return
             self.send_response(answer.status)
             for name, value in answer.getheaders():
                 if name.lower() not in _HOP and name.lower() != "content-length":

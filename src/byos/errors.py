@@ -17,6 +17,13 @@ contain secrets or presigned URLs.
 
 from __future__ import annotations
 
+MAX_PROBLEM_CHARS = 400
+"""A problem longer than this (it quoted a huge hostile value) is cut, so a message stays one short line."""
+
+
+def _bounded(problem: str) -> str:
+    return problem if len(problem) <= MAX_PROBLEM_CHARS else f"{problem[: MAX_PROBLEM_CHARS - 1]}…"
+
 
 class ByosError(Exception):
     """Base class of every error byos raises."""
@@ -31,9 +38,9 @@ class ConfigError(ByosError, ValueError):
 
     def __init__(self, field: str, problem: str, fix: str) -> None:
         self.field = field
-        self.problem = problem
+        self.problem = _bounded(problem)
         self.fix = fix
-        super().__init__(f"{field}: {problem}; {fix}")
+        super().__init__(f"{field}: {self.problem}; {fix}")
 
 
 class InvalidInputError(ByosError, ValueError):
@@ -45,9 +52,9 @@ class InvalidInputError(ByosError, ValueError):
 
     def __init__(self, field: str, problem: str, fix: str) -> None:
         self.field = field
-        self.problem = problem
+        self.problem = _bounded(problem)
         self.fix = fix
-        super().__init__(f"{field}: {problem}; {fix}")
+        super().__init__(f"{field}: {self.problem}; {fix}")
 
 
 class MissingExtraError(ByosError, ImportError):

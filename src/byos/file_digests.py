@@ -11,10 +11,10 @@ import hashlib
 import io
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import IO, cast
 
 from byos.errors import InvalidInputError, ProviderError
@@ -34,14 +34,19 @@ def opened(source: Source) -> Iterator[tuple[IO[bytes], int, int]]:
         InvalidInputError: The path cannot be read, or ``source`` is not a binary stream.
     """
     if isinstance(source, str | os.PathLike):
-        try:
-            file: IO[bytes] = Path(source).open("rb")  # noqa: SIM115  (closed below)
-        except OSError as exc:
+        try:  # non-blocking: opening a FIFO would otherwise wait for a writer
+            descriptor = os.open(source, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        except (OSError, ValueError) as exc:
             raise InvalidInputError(
                 "source", f"cannot be read ({type(exc).__name__})", "pass a file"
             ) from None
-        with file:
-            yield file, 0, os.fstat(file.fileno()).st_size
+        with os.fdopen(descriptor, "rb") as file:
+            found = os.fstat(file.fileno())
+            if not stat.S_ISREG(found.st_mode):  # a device or pipe has no size to plan by
+                raise InvalidInputError(
+                    "source", "is not a regular file", "pass a file, or the stream itself (it is spooled)"
+                )
+            yield file, 0, found.st_size
         return
     if not hasattr(source, "read"):
         raise InvalidInputError(

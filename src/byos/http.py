@@ -35,6 +35,7 @@ __all__ = [
     "MAX_BODY_BYTES",
     "Response",
     "allow_private_endpoints",
+    "checked_error_code",
     "private_endpoints_allowed",
     "send",
     "xml_text",
@@ -63,14 +64,26 @@ class Response:
         return self.headers.get(name.lower(), default)
 
     def error_code(self) -> str:
-        """The error code: Azure's ``x-ms-error-code`` header, else the XML ``<Code>`` ("" if none)."""
-        return self.header("x-ms-error-code") or xml_text(self.body, "Code")[:64]
+        """The error code: Azure's ``x-ms-error-code`` header, else the XML ``<Code>`` ("" if none).
+
+        At most 64 characters, so a hostile server's code never fills a message (terminal output strips
+        its control characters; JSON output keeps it exact).
+        """
+        return checked_error_code(self.header("x-ms-error-code") or xml_text(self.body, "Code"))
+
+
+MAX_ERROR_CODE_CHARS = 64
+
+
+def checked_error_code(code: str) -> str:
+    """``code`` cut to :data:`MAX_ERROR_CODE_CHARS` characters (storage services' codes are shorter)."""
+    return code[:MAX_ERROR_CODE_CHARS]
 
 
 def xml_text(body: bytes, tag: str) -> str:
     """The text of the first ``tag`` element (any namespace) of an XML answer, or "" when there is none."""
-    if not body.lstrip().startswith(b"<"):
-        return ""
+    if not body.lstrip().startswith(b"<") or b"<!DOCTYPE" in body.upper():
+        return ""  # no storage service answers with a DTD: its entities are never expanded
     import xml.etree.ElementTree as ET  # noqa: PLC0415  (only error and multipart answers are parsed)
 
     try:

@@ -7,7 +7,6 @@ JSON) and :func:`byos.upload_file` (through the same plan) send exactly the same
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,6 +24,10 @@ if TYPE_CHECKING:
 MIB = 1024**2
 DEFAULT_PART_BYTES = 8 * MIB
 """Default part size on every provider (S3 parts, Azure blocks, GCS chunks), grown for huge files."""
+MAX_PART_BYTES = 5 * 1024**3
+"""No part is larger (S3's own limit; :func:`byos.upload_file` holds two parts in memory)."""
+MAX_AZURE_BLOCK_BYTES = 4000 * MIB
+"""Azure's largest block (a one-request Put Blob may be at most 5000 MiB)."""
 MAX_PLAN_PARTS = 10_000
 """No plan has more parts (S3's own limit; Azure allows 50,000 blocks, GCS has no limit)."""
 GCS_CHUNK_QUANTUM = 256 * 1024
@@ -66,7 +69,8 @@ def choose_part_size(provider: str, size: int, part_size: int | None = None) -> 
     """The part size a plan of ``size`` bytes uses on ``provider``.
 
     8 MiB by default, grown in whole MiB so no file needs more than 10,000 parts; S3 parts are at least
-    5 MiB, Azure blocks at most 4000 MiB, GCS chunks a multiple of 256 KiB.
+    5 MiB, Azure blocks at most 4000 MiB, GCS chunks a multiple of 256 KiB; a given ``part_size``
+    is at most 5 GiB and may not make more than 10,000 parts.
 
     Raises:
         InvalidInputError: ``part_size`` breaks the provider's rules.
@@ -75,13 +79,34 @@ def choose_part_size(provider: str, size: int, part_size: int | None = None) -> 
         require_int("part_size", part_size)
         if part_size < 1:
             raise InvalidInputError("part_size", "must be at least 1 byte", "omit it for the default")
+        if part_size > MAX_PART_BYTES:
+            raise InvalidInputError(
+                "part_size", f"{part_size} is over 5 GiB", "omit it for the default (two parts are in memory)"
+            )
+        if provider == "azure" and part_size > MAX_AZURE_BLOCK_BYTES:
+            raise InvalidInputError(
+                "part_size",
+                f"{part_size} is over 4000 MiB",
+                "Azure blocks (and one-request blobs) are smaller",
+            )
         if provider == "gcs" and part_size % GCS_CHUNK_QUANTUM:
             raise InvalidInputError(
                 "part_size", f"{part_size} is not a multiple of 256 KiB", "GCS chunks are multiples of 262144"
             )
+        if -(-size // part_size) > MAX_PLAN_PARTS:
+            raise InvalidInputError(
+                "part_size",
+                f"{part_size} bytes needs {-(-size // part_size)} parts, over {MAX_PLAN_PARTS}",
+                "choose larger parts or omit it",
+            )
         return part_size
-    needed = math.ceil(size / MAX_PLAN_PARTS)
-    return max(DEFAULT_PART_BYTES, math.ceil(needed / MIB) * MIB)
+    needed = -(-size // MAX_PLAN_PARTS)  # integers: a float would overflow on a huge size
+    chosen = max(DEFAULT_PART_BYTES, -(-needed // MIB) * MIB)
+    if chosen > MAX_PART_BYTES:
+        raise InvalidInputError(
+            "size", f"{size} bytes is over {MAX_PLAN_PARTS} parts of 5 GiB", "split the file"
+        )
+    return chosen
 
 
 def presign_upload(

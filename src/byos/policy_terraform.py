@@ -113,7 +113,8 @@ def terraform_config(destination: Destination, documents: PolicyDocuments) -> di
         for marker, meaning in documents.placeholders.items()
         if marker.strip("<>") not in references
     }
-    config = _with_variables(config, references)
+    known = frozenset(marker.strip("<>") for marker in documents.placeholders) | frozenset(references)
+    config = _with_variables(config, references, known)
     config.setdefault("variable", {}).update(variables)
     if not config["variable"]:
         del config["variable"]
@@ -127,16 +128,27 @@ def _variable_name(marker: str) -> str:
     return marker.strip("<>").lower()
 
 
-def _with_variables(value: Any, references: dict[str, str]) -> Any:  # noqa: ANN401  (any JSON value)
-    """Escape Terraform's template syntax in every string, then turn ``<NAME>`` markers into references."""
+def _with_variables(value: Any, references: dict[str, str], known: frozenset[str]) -> Any:  # noqa: ANN401  (any JSON value)
+    """Escape Terraform's template syntax in every string, then turn ``<NAME>`` markers into references.
+
+    Only the markers the documents define (``known``) become references: a ``<NAME>`` in a setting (a
+    prefix, a resource group) stays literal text, never a Terraform expression.
+    """
     if isinstance(value, dict):
-        return {key: _with_variables(item, references) for key, item in value.items()}
+        return {key: _with_variables(item, references, known) for key, item in value.items()}
     if isinstance(value, list):
-        return [_with_variables(item, references) for item in value]
+        return [_with_variables(item, references, known) for item in value]
     if not isinstance(value, str) or isinstance(value, _Ref):  # our own references stay as they are
         return value
     escaped = value.replace("${", "$${").replace("%{", "%%{")
-    return _MARKER.sub(lambda m: references.get(m.group(1), "${var." + m.group(1).lower() + "}"), escaped)
+
+    def reference(found: re.Match[str]) -> str:
+        name = found.group(1)
+        if name not in known:
+            return found.group(0)
+        return references.get(name, "${var." + name.lower() + "}")
+
+    return _MARKER.sub(reference, escaped)
 
 
 def _policy(documents: PolicyDocuments, name: str) -> str:

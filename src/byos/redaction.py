@@ -7,6 +7,7 @@ import re
 REDACTED = "REDACTED"
 _NAMES = (
     "X-Amz-Signature|X-Goog-Signature|X-Amz-Security-Token|X-Goog-Credential|sig|skoid|sktid|skt|ske|sks|skv"
+    "|upload_id"  # a GCS resumable session URI is a bearer token of its own
 )
 _SECRET_PARAMS = re.compile(rf"(?i)((?:{_NAMES})=)[^&#]*")
 

@@ -20,15 +20,18 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from byos import http
+from byos.display import clip
 from byos.errors import ProviderError, ProviderTimeoutError
 from byos.file_digests import Source, digest_of, digests, opened
 from byos.option_types import require_bool, require_destination
 from byos.planner import Checksums, check_kind, choose_part_size, presign_upload
 from byos.plans import Kind, Step, UploadPlan
+from byos.upload_answers import checked_part_etag, checked_session_uri, shown_etag, shown_generation
 
 if TYPE_CHECKING:
     from byos.config import Destination
@@ -203,15 +206,18 @@ class _Sender:
         body = self._body(step)
         answer = self._send(step, body)
         if step.collect == "etag" and step.part_number is not None:
-            etag = answer.header("etag")
-            if not etag:
-                raise ProviderError(f"part {step.part_number}: the answer has no ETag")
+            etag = checked_part_etag(answer.header("etag"), step.part_number)
             with self.lock:
                 self.etags[step.part_number] = etag
         elif step.collect == "session":
-            self.session = answer.header("location")
-            if not self.session:
-                raise ProviderError("the resumable upload's start answered without a session URI")
+            self.session = checked_session_uri(answer.header("location"), self._url(step))
+        elif answer.status == 308 and step.range is not None:  # a GCS middle chunk: all of it must be kept
+            kept = answer.header("range")
+            if kept != f"bytes=0-{step.range[1] - 1}":
+                raise ProviderError(
+                    f"{step.method} {_what(step)}: Cloud Storage kept {clip(kept, 40) or 'nothing'}, not all "
+                    "bytes sent so far; aborted"
+                )
         self.last = answer
         if self.progress is not None and body:
             self.progress(len(body))
@@ -268,20 +274,30 @@ class _Sender:
         """Send one step, retrying a 5xx, a throttle or a lost connection with backoff."""
         url = self._url(step)
         timeout = 30.0 + len(body) / (256 * 1024)  # a generous floor of 256 KiB/s
+        unanswered = False  # an earlier try may have done the work (a completion, a one-request upload)
         for attempt in range(ATTEMPTS):
             last = attempt + 1 == ATTEMPTS
+            if datetime.now(UTC) >= self.plan.expires_at:  # so a slow server holds an upload no longer
+                raise ProviderError(f"{step.method} {_what(step)}: the plan's URLs expired; aborted")
             try:
                 answer = http.send(step.method, url, headers=step.headers, body=body, timeout=timeout)
             except (http.ConnectionLostError, ProviderTimeoutError):
                 if last:
                     raise
+                unanswered = True
                 _sleep(attempt)
                 continue
             code = answer.error_code()
             if answer.status in step.expect and not code:
                 return answer
             if answer.status not in _RETRY_STATUSES and code not in ("InternalError", "SlowDown"):
-                raise ProviderError(_refusal(step, answer, code))
+                refusal = _refusal(step, answer, code)
+                if unanswered and step.body in ("file", "s3-complete", "azure-block-list"):
+                    refusal = refusal.removesuffix("; aborted") + (
+                        "; an earlier try got no answer and may have written it: read the key before "
+                        "uploading again (it is never replaced); aborted"
+                    )
+                raise ProviderError(refusal)
             if last:
                 break
             _sleep(attempt)
@@ -308,10 +324,7 @@ def _check_gcs_md5(answer: http.Response, md5: str) -> None:
         if name == "md5":
             stored = value
     if not stored and answer.body[:1] == b"{":
-        try:
-            found = json.loads(answer.body).get("md5Hash")
-        except (ValueError, AttributeError):
-            found = None
+        found = _json_field(answer.body, "md5Hash")
         stored = found if isinstance(found, str) else ""
     if stored and stored != md5:
         raise ProviderError(
@@ -341,12 +354,18 @@ def _identity(answer: http.Response | None) -> tuple[str, str]:
     etag = answer.header("etag") or http.xml_text(answer.body, "ETag")
     generation = answer.header("x-goog-generation")
     if not generation and answer.body[:1] == b"{":
-        try:
-            found = json.loads(answer.body).get("generation")
-        except (ValueError, AttributeError):
-            found = None
-        generation = str(found) if isinstance(found, str | int) else ""
-    return etag, generation
+        found = _json_field(answer.body, "generation")
+        generation = str(found) if isinstance(found, str | int) and not isinstance(found, bool) else ""
+    return shown_etag(etag), shown_generation(generation)
+
+
+def _json_field(body: bytes, name: str) -> object:
+    """One field of a JSON object answer, or None (a malformed or deeply nested answer has none)."""
+    try:
+        found = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    return found.get(name) if isinstance(found, dict) else None
 
 
 def _what(step: Step) -> str:

@@ -40,6 +40,7 @@ from byos.models import UploadOptions, UploadRequest
 from byos.option_types import destination_kind, require_bool
 from byos.providers import require, sts
 from byos.signing.sigv4 import MAX_PART_NUMBER, MAX_UPLOAD_BYTES, S3Endpoint, SigV4Signer
+from byos.upload_answers import checked_upload_id
 from byos.uploads import prepare
 
 if TYPE_CHECKING:
@@ -517,6 +518,7 @@ def start_multipart(
     multipart_id = http.xml_text(answer.body, "UploadId")
     if not multipart_id:
         raise ProviderError("CreateMultipartUpload: S3 answered without an UploadId")
+    multipart_id = checked_upload_id(multipart_id)
     parts = []
     for number in range(1, count + 1):
         length = min(chosen, size - (number - 1) * chosen)
@@ -663,7 +665,7 @@ def _server_call(
 
 
 def _raise_for_error(answer: http.Response, operation: str) -> None:
-    code = http.xml_text(answer.body, "Code") if answer.body else ""
+    code = http.checked_error_code(http.xml_text(answer.body, "Code")) if answer.body else ""
     if 200 <= answer.status < 300 and not code:
         return
     label = code or f"HTTP {answer.status}"
