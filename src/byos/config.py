@@ -1,4 +1,4 @@
-"""Destination settings: one flat pydantic-settings class per provider, from TOML, ``BYOS_*`` or ``.env``.
+"""Destination settings: one flat pydantic class per provider, from TOML, ``BYOS_*`` or ``.env``.
 
 A destination is one customer's bucket (or container) and the credentials that may write to it. Load one
 with :func:`load_destination` (a TOML file, with ``BYOS_*`` environment variables and ``.env`` filling what
@@ -10,7 +10,6 @@ setting and the fix. Secrets are :class:`pydantic.SecretStr` and never printed.
 
 from __future__ import annotations
 
-import contextvars
 import difflib
 import math
 import re
@@ -21,10 +20,19 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
 
 from byos import keys
+from byos.config_env import ENV_PREFIX, environment_values, read_env_file
 from byos.display import clean, clip, shown
 from byos.endpoint_policy import ALLOW_PRIVATE_ENDPOINTS_ENV, host_refusal, is_final, is_loopback_host
 from byos.errors import ConfigError, InvalidInputError
@@ -34,11 +42,9 @@ from byos.redaction import redact_userinfo
 MIN_EXPIRES = timedelta(seconds=1)
 MAX_EXPIRES = timedelta(days=7)
 DEFAULT_EXPIRES = timedelta(minutes=30)
-ENV_PREFIX = "BYOS_"
 MAX_CONFIG_BYTES = 1024 * 1024
 _MAX_KEY_FILE = 64 * 1024  # a service account key file is about 2.3 KiB
 
-_READ_ENVIRONMENT = contextvars.ContextVar("byos_read_environment", default=True)
 _DURATION_PART = re.compile(r"([0-9]+)\s*(d|h|m|s)")
 _MAX_DURATION_DIGITS = 12
 _TOO_LONG = 10**12  # seconds: far past 7 days, well inside what timedelta holds
@@ -323,18 +329,10 @@ ExternalId = Annotated[
 # --- settings classes ---
 
 
-class DestinationBase(BaseSettings):
-    """Settings every destination has, whatever its provider."""
+class DestinationBase(BaseModel):
+    """Settings every destination has, whatever its provider (built by :func:`destination_from_dict`)."""
 
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX,
-        env_file=".env",
-        env_file_encoding="utf-8",
-        extra="ignore",
-        frozen=True,
-        validate_default=True,
-        case_sensitive=False,
-    )
+    model_config = ConfigDict(extra="ignore", frozen=True, validate_default=True, defer_build=True)
 
     provider: str
     name: str | None = Field(default=None, description="A label for reports; defaults to the file name.")
@@ -348,20 +346,6 @@ class DestinationBase(BaseSettings):
     max_upload_bytes: int | None = Field(default=None, description="Largest upload the presigner allows.")
 
     PROVIDER: ClassVar[str] = ""
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],  # noqa: ARG003  (part of the pydantic-settings hook's signature)
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """Given values win over ``BYOS_*`` variables, which win over ``.env``; env off: given values only."""
-        if not _READ_ENVIRONMENT.get():
-            return (init_settings,)
-        return (init_settings, env_settings, dotenv_settings, file_secret_settings)
 
     @model_validator(mode="after")
     def _check_common(self) -> DestinationBase:
@@ -655,17 +639,16 @@ def destination_from_dict(
         hint = f"did you mean {guess[0]}?" if guess else f"remove it from {source}"
         raise ConfigError(unknown[0], f"is not a setting of provider {cls.PROVIDER}", hint)
     values = {**data, "provider": cls.PROVIDER}
-    token = _READ_ENVIRONMENT.set(env)
     try:
-        return cls(_env_file=env_file if env else None, **values)
+        if env:  # given values win over BYOS_* variables, which win over the env file
+            values = {**environment_values(cls.model_fields, env_file), **values}
+        return cls(**values)
     except ValidationError as exc:
         error = _to_config_error(exc)
-    except SettingsError as exc:
-        error = _settings_error(exc)
+    except ConfigError as exc:  # a list setting's variable that is not JSON
+        error = ConfigError(exc.field, exc.problem, exc.fix)
     except (OSError, UnicodeDecodeError) as exc:
         error = _env_file_error(env_file, exc)
-    finally:
-        _READ_ENVIRONMENT.reset(token)
     # Raised outside the handlers, so no __context__ keeps the raw values (secrets among them).
     raise error
 
@@ -743,24 +726,10 @@ def _env_value(name: str, env_file: str | Path | None) -> str | None:
 
     value = os.environ.get(ENV_PREFIX + name.upper())
     if value is None and env_file is not None and Path(env_file).is_file():
-        from dotenv import dotenv_values  # noqa: PLC0415  (a pydantic-settings dependency)
-
-        for key, found in dotenv_values(env_file).items():
+        for key, found in read_env_file(env_file).items():
             if key.upper() == ENV_PREFIX + name.upper():
                 value = found
     return value
-
-
-def _settings_error(exc: SettingsError) -> ConfigError:
-    """A ``BYOS_*`` variable or ``.env`` line pydantic-settings could not decode (a list not in JSON)."""
-    found = re.search(r'field "(\w+)"', str(exc))
-    field = found.group(1) if found else "settings"
-    env_name = ENV_PREFIX + field.upper()
-    return ConfigError(
-        field,
-        f"from {env_name} is not a JSON list",
-        f"write it like {env_name}='[\"https://app.example.com\"]'",
-    )
 
 
 def _env_file_error(env_file: str | Path | None, exc: OSError | UnicodeDecodeError) -> ConfigError:

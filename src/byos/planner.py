@@ -16,6 +16,7 @@ from byos.errors import InvalidInputError
 from byos.models import UploadOptions, UploadRequest
 from byos.option_types import require_destination, require_int
 from byos.plans import Kind, Step, UploadPlan, single_step
+from byos.presigner_cache import fast_plan, part_steps
 from byos.providers import get_provider
 
 if TYPE_CHECKING:
@@ -157,6 +158,23 @@ def presign_upload(
         CredentialsError: No usable credentials.
         ProviderError: S3 refused to create the multipart upload.
     """
+    fast = fast_plan(
+        destination,
+        filename,
+        size=size,
+        content_type=content_type,
+        expires=expires,
+        now=now,
+        plain=kind == "raw"
+        and method == "PUT"
+        and part_size is None
+        and upload_id is None
+        and import_id is None
+        and (metadata is None or (metadata.__class__ is dict and not metadata))
+        and checksums is None,
+    )
+    if fast is not None:  # one request from a compiled presigner: what _single returns, byte for byte
+        return fast
     require_destination(destination)
     if size is not None:
         require_int("size", size)
@@ -242,21 +260,7 @@ def _s3_plan(
     seconds = max(1, int((upload.expires_at - signed_at).total_seconds()))
     complete = s3.presign_complete(destination, upload, expires=seconds, now=signed_at)
     abort = s3.presign_abort(destination, upload, expires=seconds, now=signed_at)
-    parts = tuple(
-        Step(
-            method="PUT",
-            url=request.url,
-            headers=request.headers,
-            body="range",
-            range=span,
-            part_number=number,
-            expect=(200,),
-            collect="etag",
-        )
-        for number, (request, span) in enumerate(
-            zip(upload.parts, _ranges(size, upload.part_size), strict=True), start=1
-        )
-    )
+    parts = part_steps(upload.parts, _ranges(size, upload.part_size))  # Step(...) each, headers shared
     return UploadPlan(
         provider="s3",
         kind=options.kind,

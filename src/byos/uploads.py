@@ -17,6 +17,7 @@ from byos.errors import CredentialsError, InvalidInputError
 from byos.keys import KeyLayout, metadata_filename
 from byos.models import UploadOptions, UploadRequest
 from byos.option_types import require_destination
+from byos.presigner_cache import fast_request
 from byos.providers import get_provider
 
 if TYPE_CHECKING:
@@ -61,6 +62,25 @@ def presign_upload(
         CredentialsError: No usable credentials, or they expire too soon.
         MissingExtraError: The credentials need an SDK that is not installed.
     """
+    fast = fast_request(
+        destination,
+        filename,
+        content_type=content_type,
+        content_length=content_length,
+        overwrite=overwrite,
+        expires=expires,
+        now=now,
+        plain=method == "PUT"
+        and min_bytes is None
+        and max_bytes is None
+        and checksum_sha256 is None
+        and content_md5 is None
+        and upload_id is None
+        and import_id is None
+        and (metadata is None or (metadata.__class__ is dict and not metadata)),
+    )
+    if fast is not None:  # a destination compiled once; byte for byte what the general path returns
+        return fast
     require_destination(destination)
     options = UploadOptions(
         filename=filename,

@@ -152,6 +152,9 @@ def clear_caches() -> None:
     with _lock:
         _delegations.clear()
         _credentials.clear()
+    from byos import presigner_cache  # noqa: PLC0415  (compiled presigners hold signers too)
+
+    presigner_cache.clear()
 
 
 def _azure(destination: Destination) -> AzureDestination:

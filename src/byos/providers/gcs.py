@@ -179,6 +179,9 @@ def clear_signer_cache() -> None:
     """Forget cached signers (the next presign reads key files and default credentials again)."""
     with _cache_lock:
         _cache.clear()
+    from byos import presigner_cache  # noqa: PLC0415  (compiled presigners hold signers too)
+
+    presigner_cache.clear()
 
 
 def _cached(key: tuple[str, ...], build: Callable[[], GcsSigning]) -> GcsSigning:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
-from byos import http
+from byos import http, presigner_cache
 from byos.bounded import SingleFlight, call_within
 from byos.endpoints import is_loopback_host
 from byos.errors import (
@@ -183,6 +183,9 @@ def clear_credential_cache() -> None:
     """Forget cached temporary credentials (the next presign fetches new ones)."""
     with _cache_lock:
         _cache.clear()
+    from byos import presigner_cache  # noqa: PLC0415  (compiled presigners hold signers too)
+
+    presigner_cache.clear()
 
 
 def _session(destination: S3Destination, timeout: float) -> Any:  # noqa: ANN401  (boto3 ships no types)
@@ -519,22 +522,18 @@ def start_multipart(
     if not multipart_id:
         raise ProviderError("CreateMultipartUpload: S3 answered without an UploadId")
     multipart_id = checked_upload_id(multipart_id)
-    parts = []
-    for number in range(1, count + 1):
-        length = min(chosen, size - (number - 1) * chosen)
-        part = signer.presign_upload_part(
-            s3.bucket,
-            prepared.key,
-            upload_id=multipart_id,
-            part_number=number,
-            expires=prepared.seconds,
-            now=prepared.now,
-            endpoint=endpoint,
-            content_length=length,
-            checksum_sha256=None if part_checksums is None else part_checksums[number - 1],
-            expected_bucket_owner=s3.expected_bucket_owner,
-        )
-        parts.append(UploadRequest(NAME, "PUT", part.url, part.headers, {}, prepared.key, part.expires_at))
+    signed = signer.presign_parts(  # every part URL in one call: checks and signing template once
+        s3.bucket,
+        prepared.key,
+        upload_id=multipart_id,
+        lengths=[min(chosen, size - index * chosen) for index in range(count)],
+        expires=prepared.seconds,
+        now=prepared.now,
+        endpoint=endpoint,
+        checksums=part_checksums,
+        expected_bucket_owner=s3.expected_bucket_owner,
+    )
+    parts = presigner_cache.part_requests(NAME, signed, prepared.key)  # the signers' headers, not copied
     return MultipartUpload(
         prepared.key, multipart_id, chosen, size, tuple(parts), prepared.expires_at, prepared.now
     )

@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from byos.errors import ConfigError, CredentialsError, InvalidInputError
+from byos.signing.sigv4_templates import encode_key_path
 
 __all__ = [
     "DEFAULT_ENDPOINT",
@@ -348,7 +349,7 @@ def presign_url(
             )
     query = "&".join(pairs)
 
-    resource = f"/{bucket}/{quote(key, safe='/~')}"
+    resource = f"/{bucket}/{encode_key_path(key)}"  # quote(key, safe="/~"), faster
     canonical_request = "\n".join(
         (
             verb,

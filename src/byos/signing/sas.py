@@ -27,14 +27,16 @@ import binascii
 import contextlib
 import re
 from base64 import b64encode
-from collections.abc import Iterable, Iterator
+from binascii import b2a_base64
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote, urlsplit
 
 from byos.errors import InvalidInputError
 from byos.redaction import redact_url
-from byos.signing.hmac_sha256 import HmacSha256
+from byos.signing.hmac_sha256 import HmacSha256, best_sha256
+from byos.signing.sigv4_templates import encode_key_path
 
 if TYPE_CHECKING:
     pass
@@ -401,9 +403,9 @@ class BlobSasSigner:
         self._delegation_sts = ""
         self._delegation_token = ""
         if user_delegation_key is not None:
-            self._mac = HmacSha256(self._load_delegation_key(user_delegation_key))
+            self._mac = HmacSha256(self._load_delegation_key(user_delegation_key), best_sha256())
         else:
-            self._mac = HmacSha256(_decode_key(account_key or "", "account_key"))
+            self._mac = HmacSha256(_decode_key(account_key or "", "account_key"), best_sha256())
 
     def _load_delegation_key(self, key: UserDelegationKey) -> bytes:
         if not isinstance(key, UserDelegationKey):
@@ -617,6 +619,57 @@ class BlobSasSigner:
             expiry=expiry,
             policy_id=stored_access_policy,
         )
+
+    def compile_put(
+        self,
+        container: str,
+        *,
+        overwrite: bool = False,
+        stored_access_policy: str | None = None,
+        names_checked: bool = False,
+    ) -> Callable[[str, int, int], BlobSas]:
+        """Return ``sign(blob_name, now_epoch_seconds, seconds)``: :meth:`sign` with these options, compiled.
+
+        The result equals ``sign(container, blob_name, now=<that second>, expires=timedelta(seconds=...),
+        overwrite=overwrite, stored_access_policy=stored_access_policy)`` (start five minutes back); the
+        caller checks the lifetime (1 s to 7 days) and that the second is a plausible time. Account keys
+        only. ``names_checked``: every blob name will have passed :func:`byos.keys.check_key` (whose rules
+        include Azure's), so :func:`validate_blob_name` is not run again.
+
+        Raises:
+            InvalidInputError: A bad container, flag or policy, or a user delegation signer.
+        """
+        validate_container_name(container)
+        _check_flags(overwrite=overwrite)
+        if self._key_expiry_epoch is not None:
+            raise _invalid("user_delegation_key", "cannot be compiled", "call sign() for each URL")
+        if stored_access_policy is not None:
+            self._check_policy_id(stored_access_policy)
+        permission = "cw" if overwrite else "c"
+        policy_token = "&si=" + quote(stored_access_policy) if stored_access_policy else ""
+        token_middle = f"&sp={permission}&{self._protocol_token}{policy_token}&sr=b&sig="
+        sts_path = f"\n{self._canonical_prefix}{container}/"
+        sts_tail = f"\n{stored_access_policy or ''}\n\n{self._protocol_sts}\n{SAS_VERSION}\nb\n\n\n\n\n\n\n"
+        url_head = f"{self._base_url}{container}/"
+        backdate = _microseconds(DEFAULT_START_BACKDATE) // 1_000_000
+        digest = self._mac.digest
+        encode = encode_key_path
+
+        def sign(blob_name: str, now: int, seconds: int) -> BlobSas:
+            if not names_checked:
+                validate_blob_name(blob_name)
+            start = _moment(now - backdate)
+            expiry = _moment(now + seconds)
+            signature = b2a_base64(
+                digest(f"{permission}\n{start[0]}\n{expiry[0]}{sts_path}{blob_name}{sts_tail}".encode()),
+                newline=False,
+            ).decode()
+            token = f"{start[1]}&{expiry[2]}{token_middle}" + signature.replace("+", "%2B").replace(
+                "=", "%3D"
+            )
+            return BlobSas(f"{url_head}{encode(blob_name)}?{token}", token, permission, start[3], expiry[3])
+
+        return sign
 
     def _check_policy_id(self, policy_id: str) -> None:
         if self.user_delegation:

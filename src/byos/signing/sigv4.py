@@ -39,7 +39,7 @@ from __future__ import annotations
 import binascii
 import contextlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from types import MappingProxyType
@@ -49,6 +49,7 @@ from urllib.parse import SplitResult, quote, urlsplit
 from byos.errors import InvalidInputError
 from byos.redaction import redact_url
 from byos.signing.hmac_sha256 import HmacSha256, hmac_sha256, sha256
+from byos.signing.sigv4_templates import MAX_TEMPLATES, QueryTemplate, encode_key_path
 
 if TYPE_CHECKING:
     pass
@@ -69,6 +70,7 @@ __all__ = [
     "SigV4Signer",
     "check_bucket_name",
     "check_object_key",
+    "encode_checked_key",
 ]
 
 ALGORITHM: Final = "AWS4-HMAC-SHA256"
@@ -137,6 +139,11 @@ _RESERVED_FORM_FIELDS = frozenset(
     }
 )
 _MAX_SIGNING_KEYS = 8
+_MAX_TARGETS = 64
+_MAX_META_NAMES = 1024
+# Metadata names already checked: as given -> (lower case, header name). Bounded; threads share it.
+_META_NAMES: dict[str, tuple[str, str]] = {}
+_PART_QUERY: Final = ("partNumber", "uploadId")
 
 
 class PresignedRequest(NamedTuple):
@@ -286,9 +293,10 @@ class S3Endpoint:
 class _DayKey:
     """The SigV4 signing key of one date (an HMAC, key states precomputed), its scope and credential."""
 
-    __slots__ = ("_mac", "credential", "credential_encoded", "scope")
+    __slots__ = ("_mac", "credential", "credential_encoded", "scope", "signing_key")
 
     def __init__(self, key: bytes, scope: str, credential: str) -> None:
+        self.signing_key = key
         self._mac = HmacSha256(key)
         self.scope = scope
         self.credential = credential
@@ -320,11 +328,14 @@ class SigV4Signer:
 
     __slots__ = (
         "_access_key_id",
+        "_clock",
         "_default_endpoint",
         "_keys",
         "_region",
         "_secret",
         "_service",
+        "_targets",
+        "_templates",
         "_token",
         "_token_encoded",
     )
@@ -367,6 +378,10 @@ class SigV4Signer:
         self._token_encoded = "" if session_token is None else quote(session_token, safe=_UNRESERVED)
         self._keys: dict[str, _DayKey] = {}
         self._default_endpoint: S3Endpoint | None = None
+        # Caches for the query-signing fast path; each entry is written whole, so threads may share them.
+        self._targets: dict[tuple[S3Endpoint | None, str], tuple[str, str, str]] = {}
+        self._templates: dict[tuple[object, ...], QueryTemplate] = {}
+        self._clock: tuple[datetime | None, str] = (None, "")
 
     @property
     def access_key_id(self) -> str:
@@ -562,31 +577,78 @@ class SigV4Signer:
             InvalidInputError: A bad argument.
         """
         target = self._resolve(endpoint, bucket, key)
-        _check_expires(expires)
-        utc_now, stamp = _utc_stamp(now)
+        if expires.__class__ is not int or not 1 <= expires <= MAX_EXPIRES_SECONDS:
+            _check_expires(expires)
+        whole, stamp = self._stamp(now)
         if if_none_match is not True and if_none_match is not False:  # 0 or "" must not drop write-once
             raise InvalidInputError("if_none_match", "must be True or False", "pass a bool")
         sent: dict[str, str] = {}
-        signed: list[tuple[str, str]] = []
+        # Signed headers: lower-case names and canonical values (runs of spaces folded), host first.
+        names: list[str] = []
+        values = [target[1]]
         if content_type is not None:
             _check_header_value("content_type", content_type, allow_empty=False)
             sent["Content-Type"] = content_type
-            signed.append(("content-type", content_type))
+            names.append("content-type")
+            values.append(" ".join(content_type.split()))
         if content_length is not None or content_md5 is not None or checksum_sha256 is not None:
-            _body_headers(content_length, content_md5, checksum_sha256, sent, signed)
+            _body_headers(content_length, content_md5, checksum_sha256, sent=sent, names=names, values=values)
         if if_none_match:
             sent["If-None-Match"] = "*"
-            signed.append(("if-none-match", "*"))
-        for name, value in _encryption(server_side_encryption, sse_kms_key_id):
-            sent[name] = value
-            signed.append((name, value))
+            names.append("if-none-match")
+            values.append("*")
+        if server_side_encryption is not None or sse_kms_key_id is not None:
+            for name, value in _encryption(server_side_encryption, sse_kms_key_id):
+                sent[name] = value
+                names.append(name)
+                values.append(" ".join(value.split()))
         if metadata:
             for name, value in _check_metadata(metadata):
                 sent[name] = value
-                signed.append((name, value))
-        _owner_header(expected_bucket_owner, sent, signed)
-        url = self._sign("PUT", target, signed, [], expires=expires, stamp=stamp)
-        return PresignedRequest("PUT", url, MappingProxyType(sent), _expires_at(utc_now, expires))
+                names.append(name)
+                values.append(" ".join(value.split()))
+        _owner_header(expected_bucket_owner, sent, names, values)
+        url, lifetime = self._sign_fast("PUT", target, names, values, expires=expires, stamp=stamp)
+        return PresignedRequest("PUT", url, MappingProxyType(sent), whole + lifetime)
+
+    def object_location(self, bucket: str, endpoint: S3Endpoint | None = None) -> tuple[str, str, str]:
+        """Return (``scheme://netloc``, ``Host`` header, path up to the key) of ``bucket``'s objects.
+
+        Raises:
+            InvalidInputError: A bad bucket name or endpoint.
+        """
+        origin, host, path = self._resolve(endpoint, bucket, "k")
+        return origin, host, path[:-1]
+
+    def sign_checked(
+        self,
+        location: tuple[str, str, str],
+        encoded_key: str,
+        names: tuple[str, ...],
+        values: list[str],
+        *,
+        expires: int,
+        now: datetime,
+    ) -> tuple[str, datetime]:
+        """Presign a PUT whose every part was checked as :meth:`presign_put` checks them; return URL, expiry.
+
+        For callers that compiled a destination (:mod:`byos.presigner_cache`): ``location`` from
+        :meth:`object_location`, the key percent-encoded as S3 signs it, the signed header names (lower case,
+        distinct, not ``host``) and canonical values in ``presign_put``'s order, the lifetime checked.
+        """
+        whole, stamp = self._stamp(now)
+        origin, host, prefix = location
+        date = stamp[:8]
+        cache_key = (date, expires, names)
+        template = self._templates.get(cache_key)
+        if template is None:
+            template = self._template("PUT", date, expires, names, ())
+            if len(self._templates) >= MAX_TEMPLATES:
+                self._templates.clear()
+            self._templates[cache_key] = template
+        path = prefix + encoded_key
+        values.insert(0, host)
+        return f"{origin}{path}?{template.sign(path, stamp, values, ())}", whole + template.lifetime
 
     def presign_upload_part(
         self,
@@ -639,16 +701,115 @@ class SigV4Signer:
                 f"must be an integer from 1 to {MAX_PART_NUMBER}",
                 "use larger parts so that at most 10000 are needed",
             )
-        _check_expires(expires)
-        utc_now, stamp = _utc_stamp(now)
+        if expires.__class__ is not int or not 1 <= expires <= MAX_EXPIRES_SECONDS:
+            _check_expires(expires)
+        whole, stamp = self._stamp(now)
         sent: dict[str, str] = {}
-        signed: list[tuple[str, str]] = []
+        names: list[str] = []
+        values = [target[1]]
         if content_length is not None or content_md5 is not None or checksum_sha256 is not None:
-            _body_headers(content_length, content_md5, checksum_sha256, sent, signed)
-        _owner_header(expected_bucket_owner, sent, signed)
-        query = [("partNumber", str(part_number)), ("uploadId", _encode_value(upload_id, "upload_id"))]
-        url = self._sign("PUT", target, signed, query, expires=expires, stamp=stamp)
-        return PresignedRequest("PUT", url, MappingProxyType(sent), _expires_at(utc_now, expires))
+            _body_headers(content_length, content_md5, checksum_sha256, sent=sent, names=names, values=values)
+        _owner_header(expected_bucket_owner, sent, names, values)
+        query = (str(part_number), _encode_value(upload_id, "upload_id"))
+        url, lifetime = self._sign_fast(
+            "PUT", target, names, values, query=(_PART_QUERY, query), expires=expires, stamp=stamp
+        )
+        return PresignedRequest("PUT", url, MappingProxyType(sent), whole + lifetime)
+
+    def presign_parts(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        upload_id: str,
+        lengths: Sequence[int],
+        expires: int,
+        now: datetime,
+        endpoint: S3Endpoint | None = None,
+        checksums: Sequence[str] | None = None,
+        expected_bucket_owner: str | None = None,
+    ) -> list[PresignedRequest]:
+        """Presign every ``UploadPart`` of a multipart upload at once, part ``i + 1`` of ``lengths[i]`` bytes.
+
+        Equal, part for part, to :meth:`presign_upload_part` with ``content_length`` (and
+        ``checksum_sha256``) at the same clock; the checks and the per-day template are done once, so a part
+        costs one ``%`` format, one SHA-256 and one HMAC.
+
+        Args:
+            bucket: Bucket name.
+            key: Object key of the multipart upload.
+            upload_id: The ``UploadId`` returned by ``CreateMultipartUpload``.
+            lengths: Each part's size in bytes, in order (1 to 10000 parts).
+            expires: Lifetime in seconds, 1..604800.
+            now: The signing time, timezone-aware.
+            endpoint: Where the bucket lives; default: the signer's region on AWS.
+            checksums: Base64 SHA-256 of each part (signed as ``x-amz-checksum-sha256``), or None.
+            expected_bucket_owner: The 12-digit account id that must own the bucket, signed.
+
+        Returns:
+            One request per part, in order.
+
+        Raises:
+            InvalidInputError: A bad argument.
+        """
+        origin, host, path = self._resolve(endpoint, bucket, key)
+        _check_parts(upload_id, lengths, checksums)
+        if expires.__class__ is not int or not 1 <= expires <= MAX_EXPIRES_SECONDS:
+            _check_expires(expires)
+        whole, stamp = self._stamp(now)
+        owner: dict[str, str] = {}
+        owner_names: list[str] = []
+        owner_values: list[str] = []
+        _owner_header(expected_bucket_owner, owner, owner_names, owner_values)
+        names = (
+            "content-length",
+            *(() if checksums is None else ("x-amz-checksum-sha256",)),
+            *owner_names,
+        )
+        tail = tuple(owner_values)
+        date = stamp[:8]
+        cache_key = (date, expires, "PUT", *names, "", *_PART_QUERY)
+        template = self._templates.get(cache_key)
+        if template is None:
+            template = self._template("PUT", date, expires, names, _PART_QUERY)
+            if len(self._templates) >= MAX_TEMPLATES:
+                self._templates.clear()
+            self._templates[cache_key] = template
+        upload = _encode_value(upload_id, "upload_id")
+        # The canonical request of part N is HEAD + N + MIDDLE + length + TAIL (+ checksum + REST): render it
+        # once with markers, hash HEAD once, and per part hash only what follows it.
+        markers = [host, "\x01", *(() if checksums is None else ("\x02",)), *tail]
+        rendered = template.request_format % (path, stamp, "\x00", upload, *template.pick(markers))
+        head, rest = rendered.split("\x00")
+        middle, after_length = rest.split("\x01")
+        after_checksum = ""
+        if checksums is not None:
+            after_length, after_checksum = after_length.split("\x02")
+        head_hash = template.sha256(head.encode("utf-8"))
+        mac = template.mac.prefixed(f"{ALGORITHM}\n{stamp}{template.sts_scope}".encode("ascii")).hexdigest
+        url_head = f"{origin}{path}?partNumber="
+        url_tail = f"&uploadId={upload}&{template.head}{stamp}{template.tail}&X-Amz-Signature="
+        expires_at = whole + template.lifetime
+        parts: list[PresignedRequest] = []
+        append = parts.append
+        for index, length in enumerate(lengths):
+            number = str(index + 1)
+            size = str(length)
+            request = head_hash.copy()
+            if checksums is None:
+                headers = {"Content-Length": size, **owner}
+                request.update(f"{number}{middle}{size}{after_length}".encode())
+            else:
+                checksum = checksums[index]
+                headers = {"Content-Length": size, "x-amz-checksum-sha256": checksum, **owner}
+                request.update(f"{number}{middle}{size}{after_length}{checksum}{after_checksum}".encode())
+            signature = mac(request.hexdigest().encode("ascii"))
+            append(
+                PresignedRequest(
+                    "PUT", f"{url_head}{number}{url_tail}{signature}", MappingProxyType(headers), expires_at
+                )
+            )
+        return parts
 
     # -- POST policy ------------------------------------------------------------------------------------
 
@@ -758,9 +919,81 @@ class SigV4Signer:
         return endpoint
 
     def _resolve(self, endpoint: S3Endpoint | None, bucket: str, key: str) -> tuple[str, str, str]:
-        resolved = self._endpoint(endpoint)
-        check_bucket_name(bucket)
-        return resolved._locate(bucket, _encode_key(key))
+        """Return (origin, Host header, encoded path) of an object; the checked bucket's part is cached."""
+        try:
+            located = self._targets.get((endpoint, bucket))
+        except TypeError:  # an unhashable argument: refused below
+            located = None
+        if located is None:
+            resolved = self._endpoint(endpoint)
+            check_bucket_name(bucket)
+            located = resolved._locate(bucket, "")
+            if len(self._targets) >= _MAX_TARGETS:
+                self._targets.clear()
+            self._targets[(endpoint, bucket)] = located
+        origin, host, prefix = located
+        return origin, host, prefix + _encode_key(key)
+
+    def _stamp(self, now: datetime) -> tuple[datetime, str]:
+        """Return the signing second (aware UTC, no microseconds) of ``now`` and its time stamp."""
+        if now.__class__ is datetime and now.tzinfo is UTC:
+            whole = now.replace(microsecond=0) if now.microsecond else now
+            clock = self._clock
+            if whole == clock[0]:
+                return whole, clock[1]
+            stamp = _utc_stamp(whole)[1]
+            self._clock = (whole, stamp)
+            return whole, stamp
+        utc_now, stamp = _utc_stamp(now)
+        return utc_now.replace(microsecond=0), stamp
+
+    def _sign_fast(
+        self,
+        method: str,
+        target: tuple[str, str, str],
+        names: list[str],
+        values: list[str],
+        *,
+        query: tuple[tuple[str, ...], tuple[str, ...]] = ((), ()),
+        expires: int,
+        stamp: str,
+    ) -> tuple[str, timedelta]:
+        """Return the presigned URL of ``target`` and its lifetime, through a cached :class:`QueryTemplate`.
+
+        ``names`` are the lower-case signed header names (distinct, not ``host``); ``values`` their canonical
+        values after the ``Host`` value. ``query`` holds operation parameter names that sort after every
+        ``X-Amz-*`` one (in URL order, which is sorted order) and their encoded values.
+        """
+        origin, _, path = target
+        date = stamp[:8]
+        query_names, query_values = query
+        cache_key = (date, expires, method, *names, "", *query_names)
+        template = self._templates.get(cache_key)
+        if template is None:
+            template = self._template(method, date, expires, tuple(names), query_names)
+            if len(self._templates) >= MAX_TEMPLATES:
+                self._templates.clear()
+            self._templates[cache_key] = template
+        auth = template.sign(path, stamp, values, query_values)
+        if query_names:
+            operation = "&".join([f"{n}={v}" for n, v in zip(query_names, query_values, strict=True)])
+            return f"{origin}{path}?{operation}&{auth}", template.lifetime
+        return f"{origin}{path}?{auth}", template.lifetime
+
+    def _template(
+        self, method: str, date: str, expires: int, names: tuple[str, ...], query_names: tuple[str, ...]
+    ) -> QueryTemplate:
+        day = self._day(date)
+        return QueryTemplate(
+            method=method,
+            credential=day.credential,
+            scope=day.scope,
+            signing_key=day.signing_key,
+            expires=expires,
+            header_names=names,
+            token_encoded=None if self._token is None else self._token_encoded,
+            query_names=query_names,
+        )
 
     def _day(self, date: str) -> _DayKey:
         """Return the signing material of a ``YYYYMMDD`` date, derived once and cached."""
@@ -899,7 +1132,7 @@ def _encode_key(key: str) -> str:
     if not isinstance(key, str) or not key:
         raise InvalidInputError("key", "is empty", "pass the object key")
     try:
-        encoded = quote(key, safe="/~")
+        encoded = encode_key_path(key)
     except UnicodeEncodeError:
         raise InvalidInputError(
             "key", "is not valid Unicode text (lone surrogate)", "build the key from decoded text"
@@ -913,6 +1146,36 @@ def _encode_key(key: str) -> str:
             "key", "has a '.' or '..' path segment, which HTTP clients rewrite", "remove the dot segments"
         )
     return encoded
+
+
+def encode_checked_key(key: str) -> str:
+    """Return ``key`` percent-encoded as S3 signs it, after the checks :meth:`SigV4Signer.presign_put` makes.
+
+    Raises:
+        InvalidInputError: The key breaks a rule.
+    """
+    return _encode_key(key)
+
+
+def _check_parts(upload_id: object, lengths: Sequence[int], checksums: Sequence[str] | None) -> None:
+    """The checks presign_upload_part makes, for every part of a batch."""
+    if not isinstance(upload_id, str) or not upload_id or len(upload_id) > 1024:
+        raise InvalidInputError(
+            "upload_id", "must be a non-empty string", "pass the UploadId from CreateMultipartUpload"
+        )
+    if not 1 <= len(lengths) <= MAX_PART_NUMBER:
+        raise InvalidInputError(
+            "part_number",
+            f"must be an integer from 1 to {MAX_PART_NUMBER}",
+            "use larger parts so that at most 10000 are needed",
+        )
+    if checksums is not None:
+        if len(checksums) != len(lengths):
+            raise InvalidInputError("checksums", "must give one checksum per part", "hash every part")
+        for checksum in checksums:
+            _check_base64("checksum_sha256", checksum, _SHA256_BYTES, "SHA-256")
+    for length in lengths:
+        _check_length("content_length", length)
 
 
 def _check_key_text(name: str, key: object, max_bytes: int) -> None:
@@ -975,6 +1238,8 @@ def _check_base64(name: str, value: object, size: int, algorithm: str) -> None:
 
 
 def _check_header_value(name: str, value: object, *, allow_empty: bool = True) -> None:
+    if value.__class__ is str and value.isascii() and value.isprintable() and (allow_empty or value):
+        return  # printable ASCII: what the pattern below accepts
     if not isinstance(value, str) or not _HEADER_VALUE.fullmatch(value) or (not allow_empty and not value):
         raise InvalidInputError(
             name,
@@ -1009,23 +1274,35 @@ def _check_metadata(metadata: Mapping[str, str]) -> list[tuple[str, str]]:
     seen: set[str] = set()
     size = 0
     for name, value in metadata.items():
-        lower = name.lower() if isinstance(name, str) else ""
-        if not _META_NAME.fullmatch(lower) or lower.startswith("x-amz-meta-"):
-            raise InvalidInputError(
-                "metadata",
-                "names must be letters, digits, '-', '_' and '.', without the x-amz-meta- prefix",
-                "rename the entry",
-            )
+        known = _META_NAMES.get(name) if name.__class__ is str else None
+        lower, header = _check_metadata_name(name) if known is None else known
         if lower in seen:
             raise InvalidInputError("metadata", "has a name twice (names are case-insensitive)", "merge them")
         seen.add(lower)
         _check_header_value("metadata", value)
         size += len(lower) + len(value)
-        checked.append(("x-amz-meta-" + lower, value))
+        checked.append((header, value))
     if size > MAX_METADATA_BYTES:
         raise InvalidInputError(
             "metadata", f"is larger than {MAX_METADATA_BYTES} bytes in total", "send fewer or shorter entries"
         )
+    return checked
+
+
+def _check_metadata_name(name: object) -> tuple[str, str]:
+    """Check a metadata name; return it lower-cased and its header name (plain ``str`` names are kept)."""
+    lower = name.lower() if isinstance(name, str) else ""
+    if not _META_NAME.fullmatch(lower) or lower.startswith("x-amz-meta-"):
+        raise InvalidInputError(
+            "metadata",
+            "names must be letters, digits, '-', '_' and '.', without the x-amz-meta- prefix",
+            "rename the entry",
+        )
+    checked = (lower, "x-amz-meta-" + lower)
+    if name.__class__ is str:
+        if len(_META_NAMES) >= _MAX_META_NAMES:
+            _META_NAMES.clear()
+        _META_NAMES[name] = checked
     return checked
 
 
@@ -1045,22 +1322,27 @@ def _body_headers(
     content_length: int | None,
     content_md5: str | None,
     checksum_sha256: str | None,
+    *,
     sent: dict[str, str],
-    signed: list[tuple[str, str]],
+    names: list[str],
+    values: list[str],
 ) -> None:
-    """Check the body options and add their headers (display names to ``sent``, lower case to ``signed``)."""
+    """Check the body options and add their headers: display names to ``sent``, signed ones to the lists."""
     if content_length is not None:
         _check_length("content_length", content_length)
-        sent["Content-Length"] = str(content_length)
-        signed.append(("content-length", sent["Content-Length"]))
+        length = sent["Content-Length"] = str(content_length)
+        names.append("content-length")
+        values.append(length)
     if content_md5 is not None:
         _check_base64("content_md5", content_md5, _MD5_BYTES, "MD5")
         sent["Content-MD5"] = content_md5
-        signed.append(("content-md5", content_md5))
+        names.append("content-md5")
+        values.append(content_md5)
     if checksum_sha256 is not None:
         _check_base64("checksum_sha256", checksum_sha256, _SHA256_BYTES, "SHA-256")
         sent["x-amz-checksum-sha256"] = checksum_sha256
-        signed.append(("x-amz-checksum-sha256", checksum_sha256))
+        names.append("x-amz-checksum-sha256")
+        values.append(checksum_sha256)
 
 
 def check_account_id(value: object, field: str = "expected_bucket_owner") -> str:
@@ -1076,10 +1358,11 @@ def check_account_id(value: object, field: str = "expected_bucket_owner") -> str
     return value
 
 
-def _owner_header(owner: str | None, sent: dict[str, str], signed: list[tuple[str, str]]) -> None:
+def _owner_header(owner: str | None, sent: dict[str, str], names: list[str], values: list[str]) -> None:
     if owner is not None:
         sent["x-amz-expected-bucket-owner"] = check_account_id(owner)
-        signed.append(("x-amz-expected-bucket-owner", owner))
+        names.append("x-amz-expected-bucket-owner")
+        values.append(owner)
 
 
 def _size_conditions(min_bytes: int | None, max_bytes: int | None) -> list[object]:
