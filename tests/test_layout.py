@@ -46,6 +46,7 @@ MODULE_LAYERS = {
     "byos.planner": ENTRY,
     "byos.transfer": ENTRY,
     "byos.file_digests": ENTRY,
+    "byos.browser": ENTRY,
     "byos.presigner_cache": ENTRY,
     "byos.bounded": CORE,
     "byos.config": CORE,
