@@ -41,6 +41,7 @@ class Fault:
         times: How many matching requests to hit; later ones pass through.
         status: The status ``fail`` answers with.
         body: The body ``fail`` answers with.
+        headers: More response headers ``fail`` answers with (e.g. a hostile ``Location``).
         hits: How many requests it hit so far.
     """
 
@@ -50,6 +51,7 @@ class Fault:
     times: int = 1
     status: int = 503
     body: bytes = b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"
+    headers: tuple[tuple[str, str], ...] = ()
     hits: int = 0
 
 
@@ -155,7 +157,8 @@ class FaultProxy:
             origin = handler.headers.get("Origin")
             if origin:
                 headers += [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")]
-            self._answer(handler, fault.status, headers, fault.body)
+                headers += [("Access-Control-Expose-Headers", "Location, ETag")]
+            self._answer(handler, fault.status, [*headers, *fault.headers], fault.body)
             return
         status, headers, answer = self._forward(handler, method, target, body)
         self._record(Seen(method, target, "forwarded", status))

@@ -231,3 +231,25 @@ def test_start_refused_with_412_is_reported_as_existing_and_sends_nothing_more(
     assert outcome["error"]["status"] == 412
     assert not proxy.seen("PUT")
     assert not proxy.seen("DELETE")  # no session to cancel
+
+
+@pytest.mark.parametrize(
+    "location",
+    [
+        "http://127.0.0.2:9/upload/storage/v1/b/x/o?uploadType=resumable&upload_id=stolen",  # another host
+        "/upload/storage/v1/b/x/o?uploadType=resumable",  # the start's origin, but no upload_id
+    ],
+)
+def test_a_session_off_the_start_origin_is_refused_and_sent_nothing(
+    browser: BrowserPage, fake_gcs: Any, key_file: Path, proxy: FaultProxy, location: str
+) -> None:
+    """A start answered with a session on another host (or naming no upload) gets no chunk and no abort."""
+    bucket = gcs_helpers.new_bucket(fake_gcs)
+    plan = session_plan(dest_on(fake_gcs, bucket, key_file, proxy.endpoint))
+    proxy.faults.append(Fault("POST", status=201, body=b"", headers=(("Location", location),)))
+    outcome = browser.upload(plan, LARGE)
+    assert not outcome["ok"]
+    assert outcome["error"]["code"] == "plan"
+    assert "resumable session" in outcome["error"]["message"]
+    assert not proxy.seen("PUT")
+    assert not proxy.seen("DELETE")

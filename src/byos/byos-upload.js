@@ -212,7 +212,7 @@ class Run {
               { code: "cors", status: response.status, step: parts[index].where },
             );
           }
-          this.session = response.location;
+          this.session = sessionUri(response.location, parts[index]);
         }
         if (response.etag) this.lastEtag = response.etag;
         if (isData(parts[index])) {
@@ -434,6 +434,26 @@ class Run {
       }
     }
   }
+}
+
+// A resumable session must be on the start request's own origin and name its upload: a server that answers
+// another host's Location would otherwise receive every chunk (and the abort).
+function sessionUri(location, step) {
+  let uri;
+  try {
+    uri = new URL(location, step.url);
+  } catch {
+    uri = null;
+  }
+  const start = new URL(step.url);
+  if (!uri || uri.origin !== start.origin || !uri.searchParams.get("upload_id")) {
+    throw new UploadError(
+      `${step.where}: the resumable session is not on the start URL's host or names no upload_id; ` +
+        "nothing more is sent",
+      { code: "plan", step: step.where },
+    );
+  }
+  return uri.href;
 }
 
 function isData(step) {
