@@ -64,15 +64,12 @@ MODULE_LAYERS = {
     "byos.models": CORE,
     "byos.option_types": CORE,
     "byos.plans": CORE,
+    "byos.prepared": CORE,
     "byos.redaction": CORE,
     "byos.upload_answers": CORE,
 }
 """The top-level modules, each in its layer (a new module must be placed here)."""
 
-_PREPARE = (
-    "imports prepare (the key, lifetime and metadata every provider derives alike) from byos.uploads, the "
-    "entry point that dispatches to the providers; it moves to core when byos.uploads is next changed"
-)
 _COMPILED = (
     "clears byos.presigner_cache's compiled presigners with its own signer cache; goes when the compiled "
     "presigners' cache sits below the providers (or they register a clear hook with it)"
@@ -82,15 +79,6 @@ UPWARD_EXCEPTIONS: dict[tuple[str, str], str] = {
         "validates S3 endpoints with the signer's S3Endpoint so presign agrees; goes when endpoint parsing "
         "has one home in core, used by config and every signer"
     ),
-    ("byos.policy.common", "byos.uploads"): (
-        "imports ORIGINAL_FILENAME, the metadata name every upload carries, from byos.uploads; it moves to "
-        "core together with prepare"
-    ),
-    ("byos.providers.azure_blocks", "byos.uploads"): _PREPARE,
-    ("byos.providers.azure_presign", "byos.uploads"): _PREPARE,
-    ("byos.providers.gcs_presign", "byos.uploads"): _PREPARE,
-    ("byos.providers.s3_multipart", "byos.uploads"): _PREPARE,
-    ("byos.providers.s3_presign", "byos.uploads"): _PREPARE,
     ("byos.providers.azure_delegation", "byos.presigner_cache"): _COMPILED,
     ("byos.providers.gcs_signing", "byos.presigner_cache"): _COMPILED,
     ("byos.providers.s3_credentials", "byos.presigner_cache"): _COMPILED,
@@ -106,8 +94,7 @@ CLOUD_SDKS = frozenset({"boto3", "botocore", "google", "azure"})
 OVERSIZED: dict[str, str] = {
     "byos/config.py": "one settings module per provider, after the configuration work in progress lands",
     "byos/presigner_cache.py": "one compiled presigner module per provider beside a small cache module",
-    "byos/signing/goog4.py": "canonical request, query and POST policy modules, after the signing speed-ups",
-    "byos/signing/sas.py": "service and delegation SAS, block plans, after the signing speed-ups",
+    "byos/signing/sas.py": "the signer: service and delegation SAS apart (block uploads and rules are out)",
     "byos/signing/sigv4.py": "canonical request, query, POST policy, endpoint, after the signing speed-ups",
 }
 """Modules over :data:`MAX_LINES` lines, each with where it splits next."""

@@ -13,7 +13,7 @@ from pydantic import TypeAdapter, ValidationError
 from byos.config import Origin
 from byos.errors import InvalidInputError
 from byos.policy.document import PolicyDocuments, Section
-from byos.uploads import ORIGINAL_FILENAME
+from byos.prepared import ORIGINAL_FILENAME
 
 if TYPE_CHECKING:
     from byos.config import Destination

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from byos.errors import InvalidInputError
 from byos.models import UploadOptions, UploadRequest
+from byos.prepared import prepare
 from byos.providers.azure_entra import NAME, azure_destination
 from byos.providers.azure_presign import check_options, metadata_headers, signing_for
 from byos.signing.sas import (
@@ -18,7 +19,6 @@ from byos.signing.sas import (
     put_block_list_url,
     put_block_url,
 )
-from byos.uploads import prepare
 
 if TYPE_CHECKING:
     from byos.config import Destination

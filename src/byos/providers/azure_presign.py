@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 
 from byos.errors import InvalidInputError
 from byos.models import UploadOptions, UploadRequest
+from byos.prepared import prepare
 from byos.providers.azure_delegation import AzureSigning, resolve_signing
 from byos.providers.azure_entra import NAME, azure_destination
-from byos.uploads import prepare
 
 if TYPE_CHECKING:
     from byos.config import AzureDestination, Destination

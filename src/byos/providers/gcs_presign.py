@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Final
 
 from byos.errors import InvalidInputError
 from byos.models import UploadOptions, UploadRequest
+from byos.prepared import Prepared, prepare
 from byos.providers.gcs_signing import resolve_signing
 from byos.providers.gcs_urls import endpoint_of, gcs_destination
 from byos.signing import goog4
-from byos.uploads import Prepared, prepare
 
 if TYPE_CHECKING:
     from byos.config import Destination

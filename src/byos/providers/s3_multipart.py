@@ -14,10 +14,10 @@ from byos import http, presigner_cache
 from byos.errors import InvalidInputError, ProviderError
 from byos.models import UploadOptions, UploadRequest
 from byos.option_types import require_bool
+from byos.prepared import prepare
 from byos.providers.s3_credentials import NAME, owner_headers, resolve_credentials, s3_destination, signer_for
 from byos.signing.sigv4 import MAX_PART_NUMBER, MAX_UPLOAD_BYTES
 from byos.upload_answers import checked_upload_id
-from byos.uploads import prepare
 
 if TYPE_CHECKING:
     from byos.config import Destination

@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING
 
 from byos.errors import InvalidInputError
 from byos.models import UploadOptions, UploadRequest
+from byos.prepared import prepare
 from byos.providers.s3_credentials import NAME, resolve_credentials, s3_destination, signer_for
 from byos.signing.sigv4 import MAX_UPLOAD_BYTES
-from byos.uploads import prepare
 
 if TYPE_CHECKING:
     from byos.config import Destination, S3Destination

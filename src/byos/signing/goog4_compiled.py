@@ -15,6 +15,7 @@ from datetime import datetime
 from urllib.parse import quote
 
 from byos.signing import goog4
+from byos.signing.goog4_checks import _LOCATION, _endpoint
 from byos.signing.sigv4_templates import encode_key_path, whole_second_stamp
 
 __all__ = ["compile_put"]
@@ -34,7 +35,7 @@ def compile_put(
         InvalidInputError: A bad bucket name or endpoint.
     """
     goog4.presign_url(signer, "PUT", bucket, "k", expires=1, endpoint=endpoint)  # checks bucket and endpoint
-    base, host = goog4._endpoint(endpoint)
+    base, host = _endpoint(endpoint)
     prefix = signer._credential_prefix
     algorithm = signer.algorithm
     templates: dict[tuple[str, int, tuple[str, ...]], tuple[str, str]] = {}
@@ -43,7 +44,7 @@ def compile_put(
         all_names = sorted((*names, "host"))
         signed = ";".join(all_names)
         query_head = (
-            f"X-Goog-Algorithm={algorithm}&X-Goog-Credential={prefix}{date}%2F{goog4._LOCATION}"
+            f"X-Goog-Algorithm={algorithm}&X-Goog-Credential={prefix}{date}%2F{_LOCATION}"
             "%2Fstorage%2Fgoog4_request&X-Goog-Date="
         )
         query_tail = f"&X-Goog-Expires={expires}&X-Goog-SignedHeaders={quote(signed, safe='~')}"
@@ -78,7 +79,7 @@ def compile_put(
         encoded = encode_key_path(key)
         request = found[0] % (bucket, encoded, timestamp, *ordered)
         digest = hashlib.sha256(request.encode("ascii")).hexdigest()
-        string_to_sign = f"{algorithm}\n{timestamp}\n{date}/{goog4._LOCATION}/storage/goog4_request\n{digest}"
+        string_to_sign = f"{algorithm}\n{timestamp}\n{date}/{_LOCATION}/storage/goog4_request\n{digest}"
         signature = signer.sign(string_to_sign.encode("ascii"), date).hex()
         query = found[1].replace("\0", timestamp)
         return f"{base}/{bucket}/{encoded}?{query}&X-Goog-Signature={signature}"

@@ -22,24 +22,58 @@ block upload: Put Block needs no extra header; Put Block List takes ``If-None-Ma
 
 from __future__ import annotations
 
-import base64
-import binascii
-import contextlib
-import re
 from base64 import b64encode
 from binascii import b2a_base64
-from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote, urlsplit
 
-from byos.errors import InvalidInputError
 from byos.redaction import redact_url
 from byos.signing.hmac_sha256 import HmacSha256, best_sha256
+from byos.signing.sas_blocks import (
+    Block,
+    BlockPlan,
+    block_id,
+    block_list_body,
+    plan_blocks,
+    put_block_list_url,
+    put_block_url,
+)
+from byos.signing.sas_rules import (
+    _ASCII_PATH_QUOTES,
+    _EPOCH,
+    _SERVICE_URL_SUFFIX,
+    _ZERO,
+    DEFAULT_BLOCK_SIZE,
+    DEFAULT_START_BACKDATE,
+    MAX_BLOB_NAME_LENGTH,
+    MAX_BLOB_SIZE,
+    MAX_BLOCK_SIZE,
+    MAX_BLOCKS,
+    MAX_EXPIRES,
+    MAX_POLICY_ID_LENGTH,
+    MIN_EXPIRES,
+    SAS_VERSION,
+    _check_flags,
+    _decode_key,
+    _epoch_microseconds,
+    _invalid,
+    _microseconds,
+    _Moment,
+    _moment,
+    _parse_key_time,
+    validate_account_name,
+    validate_blob_name,
+    validate_container_name,
+)
+from byos.signing.sas_rules import (
+    MAX_PATH_SEGMENTS as MAX_PATH_SEGMENTS,  # noqa: PLC0414 - still importable from here
+)
+from byos.signing.sas_rules import (
+    MIB as MIB,  # noqa: PLC0414 - still importable from here
+)
 from byos.signing.sigv4_templates import encode_key_path
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = [
     "DEFAULT_BLOCK_SIZE",
@@ -66,181 +100,8 @@ __all__ = [
     "validate_container_name",
 ]
 
-SAS_VERSION = "2026-10-06"
-"""Signed version (``sv``): the default service version of azure-storage-blob 12.31.1 (``X_MS_VERSION``)."""
-
-DEFAULT_START_BACKDATE = timedelta(minutes=5)
-"""How far before ``now`` the SAS start time (``st``) lies, so a client whose clock is behind still works."""
-
-MIN_EXPIRES = timedelta(seconds=1)
-MAX_EXPIRES = timedelta(days=7)
-MAX_BLOB_NAME_LENGTH = 1024
-MAX_PATH_SEGMENTS = 254
-MAX_POLICY_ID_LENGTH = 64
-
-MIB = 1024 * 1024
-MAX_BLOCK_SIZE = 4000 * MIB
-"""Largest block Put Block accepts (service version 2019-12-12 and later)."""
-MAX_BLOCKS = 50_000
-"""Most committed blocks one block blob may have."""
-MAX_BLOB_SIZE = MAX_BLOCK_SIZE * MAX_BLOCKS
-DEFAULT_BLOCK_SIZE = 8 * MIB
-"""Smallest block size of a block plan; it grows in whole MiB when a blob would need over 50,000 blocks."""
-_BLOCK_ID_WIDTH = 6
-_MAX_BLOCK_ID_BYTES = 64
-
-_ACCOUNT_RE = re.compile(r"[a-z0-9]{3,24}")
-_CONTAINER_RE = re.compile(r"(?=.{3,63}\Z)[a-z0-9]+(?:-[a-z0-9]+)*")
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
-_PATH_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~/")
-_ASCII_PATH_QUOTES = {code: f"%{code:02X}" for code in range(128) if chr(code) not in _PATH_SAFE}
-"""``str.translate`` table encoding an ASCII blob name exactly as ``quote(name, safe="~/")`` does, faster."""
-_SERVICE_URL_SUFFIX = ".blob.core.windows.net"
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_ZERO = timedelta(0)
-
-
-_MIN_YEAR, _MAX_YEAR = 1971, 9990
-
-_Moment = tuple[str, str, str, datetime]
-"""A SAS time: its text, its ``st=`` and ``se=`` query parameters, and the datetime."""
-_MOMENTS: dict[int, _Moment] = {}
-_MOMENTS_MAX = 4096
-
-
-def _moment(epoch_seconds: int) -> _Moment:
-    """Return the SAS forms of a whole-second UTC time, cached: URLs signed in one second share them."""
-    cached = _MOMENTS.get(epoch_seconds)
-    if cached is None:
-        moment = _EPOCH + timedelta(seconds=epoch_seconds)
-        text = _sas_time(moment)
-        quoted = text.replace(":", "%3A")
-        cached = (text, "st=" + quoted, "se=" + quoted, moment)
-        if len(_MOMENTS) >= _MOMENTS_MAX:
-            _MOMENTS.clear()
-        _MOMENTS[epoch_seconds] = cached
-    return cached
-
-
-def _microseconds(delta: timedelta) -> int:
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-def _epoch_microseconds(now: datetime) -> int:
-    """Return ``now`` as whole microseconds since 1970-01-01 UTC."""
-    if not isinstance(now, datetime) or now.utcoffset() is None:
-        raise _invalid("now", "must be a timezone-aware datetime", "pass datetime.now(UTC)")
-    if not _MIN_YEAR <= now.year <= _MAX_YEAR:
-        raise _invalid("now", "is not a plausible current time", "pass datetime.now(UTC)")
-    return _microseconds(now - _EPOCH)
-
-
-def _invalid(field_name: str, problem: str, fix: str) -> InvalidInputError:
-    return InvalidInputError(field_name, problem, fix)
-
-
-def _check_flags(**flags: object) -> None:
-    """Refuse a flag that is not exactly True or False: ``"false"`` from a form must not grant write."""
-    for name, value in flags.items():
-        if value is not True and value is not False:
-            raise _invalid(name, "must be True or False", "pass a bool")
-
-
-def validate_account_name(account_name: str) -> str:
-    """Return ``account_name`` if it is a valid storage account name (3-24 lowercase letters and digits).
-
-    Raises:
-        InvalidInputError: The name breaks Azure's naming rules.
-    """
-    if not isinstance(account_name, str) or not _ACCOUNT_RE.fullmatch(account_name):
-        raise _invalid(
-            "account_name",
-            "must be 3-24 characters of lowercase letters and digits",
-            "use the storage account's name as shown in the Azure portal",
-        )
-    return account_name
-
-
-def validate_container_name(container: str) -> str:
-    """Return ``container`` if it is a valid container name.
-
-    Container names are 3-63 characters of lowercase letters, digits and single hyphens, and start and
-    end with a letter or digit.
-
-    Raises:
-        InvalidInputError: The name breaks Azure's naming rules.
-    """
-    if not isinstance(container, str) or not _CONTAINER_RE.fullmatch(container):
-        raise _invalid(
-            "container",
-            "must be 3-63 lowercase letters and digits, with single hyphens only between them",
-            "rename the container, for example 'uploads'",
-        )
-    return container
-
-
-def validate_blob_name(blob_name: str) -> str:
-    """Return ``blob_name`` if byos can sign it safely.
-
-    A blob name is 1-1024 characters of at most 254 ``/``-separated segments, does not end with a dot or a
-    slash, contains no control characters, no ``.`` or ``..`` segment (HTTP clients would rewrite the URL
-    path, so the request would reach another blob) and no unpaired surrogate.
-
-    Raises:
-        InvalidInputError: The name cannot be uploaded to as given.
-    """
-    if not isinstance(blob_name, str) or not blob_name:
-        raise _invalid("blob_name", "is empty", "pass the blob name (object key) to write")
-    if len(blob_name) > MAX_BLOB_NAME_LENGTH:
-        raise _invalid(
-            "blob_name", f"is {len(blob_name)} characters long, over Azure's 1024", "use a shorter name"
-        )
-    if blob_name[-1] in "./":
-        raise _invalid("blob_name", "ends with a dot or a slash", "remove the trailing dot or slash")
-    if blob_name.count("/") >= MAX_PATH_SEGMENTS:
-        raise _invalid("blob_name", "has more than 254 path segments", "use fewer '/' separators")
-    if _CONTROL_RE.search(blob_name):
-        raise _invalid("blob_name", "contains a control character", "remove control characters from the name")
-    padded = f"/{blob_name}/"
-    if "/./" in padded or "/../" in padded:
-        raise _invalid("blob_name", "has a '.' or '..' path segment", "remove relative path segments")
-    try:
-        blob_name.encode()
-    except UnicodeEncodeError:
-        raise _invalid(
-            "blob_name", "contains an unpaired surrogate and is not valid UTF-8", "pass a valid Unicode name"
-        ) from None
-    return blob_name
-
-
-def _decode_key(value: str, field_name: str) -> bytes:
-    if not isinstance(value, str) or not value.strip():
-        raise _invalid(field_name, "is empty", "pass the base64 key from Azure")
-    key = None
-    with contextlib.suppress(binascii.Error, ValueError):  # raised below, outside a handler: no chain
-        key = base64.b64decode(value.strip(), validate=True)
-    if key is None:
-        raise _invalid(field_name, "is not valid base64", "copy the key exactly as Azure shows it")
-    if not key:
-        raise _invalid(field_name, "is empty", "pass the base64 key from Azure")
-    return key
-
-
-def _parse_key_time(value: str, field_name: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(value)
-    except (TypeError, ValueError):
-        raise _invalid(
-            field_name, "is not an ISO 8601 time", "pass the value Get User Delegation Key returned"
-        ) from None
-    if moment.utcoffset() is None:
-        raise _invalid(field_name, "has no time zone", "pass a UTC time such as 2024-01-01T00:00:00Z")
-    return moment.astimezone(UTC)
-
-
-def _sas_time(moment: datetime) -> str:
-    """Format a whole-second UTC datetime as the SAS carries it: ``YYYY-MM-DDThh:mm:ssZ``."""
-    return moment.isoformat()[:19] + "Z"
+if TYPE_CHECKING:
+    pass
 
 
 class UserDelegationKey(NamedTuple):
@@ -738,163 +599,3 @@ class BlobSasSigner:
             starts_at=start[3] if start is not None else None,
             expires_at=expiry[3] if expiry is not None else None,
         )
-
-
-def put_block_url(sas_url: str, block_id_value: str) -> str:
-    """Return the Put Block URL for a blob SAS URL: ``…?SAS&comp=block&blockid=ID`` (ID percent-encoded).
-
-    Raises:
-        InvalidInputError: The block ID is not base64 of at most 64 bytes.
-    """
-    _check_block_id(block_id_value)
-    return f"{sas_url}&comp=block&blockid={quote(block_id_value, safe='')}"
-
-
-def put_block_list_url(sas_url: str) -> str:
-    """Return the Put Block List URL for a blob SAS URL: ``…?SAS&comp=blocklist``."""
-    return f"{sas_url}&comp=blocklist"
-
-
-def _check_block_id(value: str) -> None:
-    if not isinstance(value, str) or not value:
-        raise _invalid("block_id", "is empty", "use block_id(index)")
-    try:
-        raw = base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        raise _invalid("block_id", "is not base64", "use block_id(index)") from None
-    if not raw or len(raw) > _MAX_BLOCK_ID_BYTES:
-        raise _invalid("block_id", "must encode 1-64 bytes", "use block_id(index)")
-
-
-def block_id(index: int) -> str:
-    """Return the block ID of block ``index``: base64 of a zero-padded 6-digit counter.
-
-    Every ID has the same length (8 characters), as Azure requires within one blob.
-
-    Raises:
-        InvalidInputError: ``index`` is not in 0..49,999.
-    """
-    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < MAX_BLOCKS:
-        raise _invalid("index", "must be an integer from 0 to 49999", "number blocks from 0")
-    return base64.b64encode(f"{index:0{_BLOCK_ID_WIDTH}d}".encode()).decode()
-
-
-def block_list_body(block_ids: Iterable[str]) -> bytes:
-    """Return the Put Block List request body committing ``block_ids`` in order (``<Latest>`` each).
-
-    Raises:
-        InvalidInputError: A block ID is invalid, the IDs differ in length, or there are over 50,000.
-    """
-    ids = list(block_ids)
-    if len(ids) > MAX_BLOCKS:
-        raise _invalid("block_ids", "lists more than 50,000 blocks", "use larger blocks")
-    for value in ids:
-        _check_block_id(value)
-    if len({len(value) for value in ids}) > 1:
-        raise _invalid("block_ids", "differ in length", "use block_id(index) for every block")
-    latest = "".join(f"<Latest>{value}</Latest>" for value in ids)
-    return f'<?xml version="1.0" encoding="utf-8"?><BlockList>{latest}</BlockList>'.encode()
-
-
-class Block:
-    """One block of a block plan: its ID and the byte range of the file it carries (immutable)."""
-
-    __slots__ = ("block_id", "index", "length", "offset")
-    index: int
-    block_id: str
-    offset: int
-    length: int
-
-    def __init__(self, index: int, block_id: str, offset: int, length: int) -> None:
-        for name, value in (("index", index), ("block_id", block_id), ("offset", offset), ("length", length)):
-            object.__setattr__(self, name, value)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"Block is immutable; cannot set {name}")
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Block):
-            return NotImplemented
-        return (self.index, self.block_id, self.offset, self.length) == (
-            other.index,
-            other.block_id,
-            other.offset,
-            other.length,
-        )
-
-    def __hash__(self) -> int:
-        return hash((self.index, self.block_id, self.offset, self.length))
-
-    def __repr__(self) -> str:
-        fields = f"index={self.index}, block_id={self.block_id!r}, offset={self.offset}, length={self.length}"
-        return f"Block({fields})"
-
-
-class BlockPlan:
-    """How to split a file of ``size`` bytes into blocks.
-
-    Attributes:
-        size: File size in bytes.
-        block_size: Size of every block but the last.
-        count: Number of blocks (0 for an empty file: commit an empty block list).
-    """
-
-    __slots__ = ("block_size", "count", "size")
-    size: int
-    block_size: int
-    count: int
-
-    def __init__(self, size: int, block_size: int, count: int) -> None:
-        for name, value in (("size", size), ("block_size", block_size), ("count", count)):
-            object.__setattr__(self, name, value)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"BlockPlan is immutable; cannot set {name}")
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, BlockPlan):
-            return NotImplemented
-        return (self.size, self.block_size, self.count) == (other.size, other.block_size, other.count)
-
-    def __hash__(self) -> int:
-        return hash((self.size, self.block_size, self.count))
-
-    def __repr__(self) -> str:
-        return f"BlockPlan(size={self.size}, block_size={self.block_size}, count={self.count})"
-
-    def blocks(self) -> Iterator[Block]:
-        """Yield every block in order."""
-        for index in range(self.count):
-            offset = index * self.block_size
-            yield Block(index, block_id(index), offset, min(self.block_size, self.size - offset))
-
-    def block_ids(self) -> list[str]:
-        """Return the IDs of every block in order (the Put Block List order)."""
-        return [block_id(index) for index in range(self.count)]
-
-
-def plan_blocks(size: int, *, min_block_size: int = DEFAULT_BLOCK_SIZE) -> BlockPlan:
-    """Plan a block upload of ``size`` bytes within Azure's limits.
-
-    Blocks are ``min_block_size`` bytes (8 MiB by default), grown in whole MiB when the file would
-    otherwise need more than 50,000 blocks; no block exceeds 4000 MiB.
-
-    Raises:
-        InvalidInputError: ``size`` is negative or over 50,000 x 4000 MiB, or ``min_block_size`` is out
-            of range.
-    """
-    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-        raise _invalid("size", "must be a non-negative integer", "pass the file size in bytes")
-    if size > MAX_BLOB_SIZE:
-        raise _invalid(
-            "size", "exceeds Azure's block blob limit of 50,000 blocks of 4000 MiB", "split the file"
-        )
-    if (
-        isinstance(min_block_size, bool)
-        or not isinstance(min_block_size, int)
-        or not 1 <= min_block_size <= MAX_BLOCK_SIZE
-    ):
-        raise _invalid("min_block_size", "must be 1 byte to 4000 MiB", "pass for example 8 MiB")
-    needed = -(-size // MAX_BLOCKS)
-    block_size = min_block_size if needed <= min_block_size else min(-(-needed // MIB) * MIB, MAX_BLOCK_SIZE)
-    return BlockPlan(size=size, block_size=block_size, count=-(-size // block_size))
