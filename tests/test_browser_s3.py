@@ -28,7 +28,7 @@ import requests
 from botocore.exceptions import ClientError
 
 import byos
-from byos import presigner_cache, uploads
+from byos import prepared, presigner_cache
 from byos.config import S3Destination
 from byos.policy import build_policy
 from byos.uploads import presign_upload
@@ -62,9 +62,9 @@ def quirk_free(monkeypatch: pytest.MonkeyPatch) -> None:
     """Sign the original file name as ``x-amz-meta-source-filename`` (LocalStack's ``origin`` quirk).
 
     The compiled fast path (byos.presigner_cache) has the usual name built in, so it is set aside here and the
-    general path, which reads the name from byos.uploads, presigns.
+    general path, which reads the name from byos.prepared, presigns.
     """
-    monkeypatch.setattr(uploads, "ORIGINAL_FILENAME", QUIRK_FREE_NAME)
+    monkeypatch.setattr(prepared, "ORIGINAL_FILENAME", QUIRK_FREE_NAME)
     monkeypatch.setattr(presigner_cache, "_fast", lambda *_args, **_kwargs: None)
 
 
