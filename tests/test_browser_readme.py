@@ -137,7 +137,12 @@ def test_readme_example_uploads_a_file_picked_in_the_page(
     picked = tmp_path_factory.mktemp("picked") / "Q3 customers.csv"
     picked.write_bytes(data)
     try:
-        chromium.navigate(f"{service.origin}/", ready="document.getElementById('bar') !== null")
+        # the page's module (and the client it imports) has run once the document is complete: only then
+        # is the change listener there to see the picked file
+        chromium.navigate(
+            f"{service.origin}/",
+            ready="document.getElementById('bar') !== null && document.readyState === 'complete'",
+        )
         field = chromium.call("Runtime.evaluate", expression="document.getElementById('file')")
         chromium.call("DOM.setFileInputFiles", files=[str(picked)], objectId=field["result"]["objectId"])
         landed = wait_for_blob(blobs.get_container_client(container), timeout=60)
