@@ -94,7 +94,6 @@ CLOUD_SDKS = frozenset({"boto3", "botocore", "google", "azure"})
 OVERSIZED: dict[str, str] = {
     "byos/config.py": "one settings module per provider, after the configuration work in progress lands",
     "byos/presigner_cache.py": "one compiled presigner module per provider beside a small cache module",
-    "byos/signing/sas.py": "the signer: service and delegation SAS apart (block uploads and rules are out)",
     "byos/signing/sigv4.py": "canonical request, query, POST policy, endpoint, after the signing speed-ups",
 }
 """Modules over :data:`MAX_LINES` lines, each with where it splits next."""

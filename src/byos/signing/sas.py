@@ -18,18 +18,21 @@ Headers the client must send with a single-shot upload (Put Blob): ``x-ms-blob-t
 ``If-None-Match: *`` for write-once, ``x-ms-blob-content-type`` and any ``x-ms-meta-*`` metadata. With a
 block upload: Put Block needs no extra header; Put Block List takes ``If-None-Match: *``,
 ``x-ms-blob-content-type`` and ``x-ms-meta-*``.
+
+The signer's parts live beside it: ``sas_delegation`` (the user delegation key), ``sas_window`` (start,
+expiry and stored access policy checks), ``sas_url`` (endpoint, blob path, :class:`BlobSas`),
+``sas_compiled`` (the per-container compiled PUT), ``sas_rules`` and ``sas_blocks``. Every name they held
+here before stays importable from this module.
 """
 
 from __future__ import annotations
 
 from base64 import b64encode
-from binascii import b2a_base64
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, NamedTuple
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
-from byos.redaction import redact_url
+from byos.redaction import redact_url as redact_url  # noqa: PLC0414 - still importable from here
 from byos.signing.hmac_sha256 import HmacSha256, best_sha256
 from byos.signing.sas_blocks import (
     Block,
@@ -40,11 +43,13 @@ from byos.signing.sas_blocks import (
     put_block_list_url,
     put_block_url,
 )
+from byos.signing.sas_compiled import compile_blob_put
+from byos.signing.sas_delegation import UserDelegationKey, load_delegation_key
 from byos.signing.sas_rules import (
-    _ASCII_PATH_QUOTES,
-    _EPOCH,
-    _SERVICE_URL_SUFFIX,
-    _ZERO,
+    _ASCII_PATH_QUOTES,  # noqa: F401 - still importable from here
+    _EPOCH,  # noqa: F401 - still importable from here
+    _SERVICE_URL_SUFFIX,  # noqa: F401 - still importable from here
+    _ZERO,  # noqa: F401 - still importable from here
     DEFAULT_BLOCK_SIZE,
     DEFAULT_START_BACKDATE,
     MAX_BLOB_NAME_LENGTH,
@@ -52,28 +57,26 @@ from byos.signing.sas_rules import (
     MAX_BLOCK_SIZE,
     MAX_BLOCKS,
     MAX_EXPIRES,
-    MAX_POLICY_ID_LENGTH,
+    MAX_PATH_SEGMENTS,  # noqa: F401 - still importable from here
+    MAX_POLICY_ID_LENGTH,  # noqa: F401 - still importable from here
+    MIB,  # noqa: F401 - still importable from here
     MIN_EXPIRES,
     SAS_VERSION,
     _check_flags,
     _decode_key,
     _epoch_microseconds,
     _invalid,
-    _microseconds,
+    _microseconds,  # noqa: F401 - still importable from here
     _Moment,
-    _moment,
-    _parse_key_time,
+    _moment,  # noqa: F401 - still importable from here
+    _parse_key_time,  # noqa: F401 - still importable from here
     validate_account_name,
     validate_blob_name,
     validate_container_name,
 )
-from byos.signing.sas_rules import (
-    MAX_PATH_SEGMENTS as MAX_PATH_SEGMENTS,  # noqa: PLC0414 - still importable from here
-)
-from byos.signing.sas_rules import (
-    MIB as MIB,  # noqa: PLC0414 - still importable from here
-)
-from byos.signing.sigv4_templates import encode_key_path
+from byos.signing.sas_url import BlobSas, blob_path, parse_blob_endpoint
+from byos.signing.sas_window import check_policy_id, signing_window
+from byos.signing.sigv4_templates import encode_key_path as encode_key_path  # noqa: PLC0414 - as before
 
 __all__ = [
     "DEFAULT_BLOCK_SIZE",
@@ -99,110 +102,6 @@ __all__ = [
     "validate_blob_name",
     "validate_container_name",
 ]
-
-if TYPE_CHECKING:
-    pass
-
-
-class UserDelegationKey(NamedTuple):
-    """A user delegation key, as Get User Delegation Key returns it.
-
-    Attributes:
-        signed_oid: Object ID of the Entra principal that requested the key (``skoid``).
-        signed_tid: Entra tenant ID (``sktid``).
-        signed_start: Start of the key's validity, ``YYYY-MM-DDThh:mm:ssZ`` (``skt``).
-        signed_expiry: End of the key's validity (``ske``).
-        signed_service: Service the key is for, ``b`` (``sks``).
-        signed_version: Service version that issued the key (``skv``).
-        value: The key itself, base64. Secret: never shown in ``repr``.
-        signed_delegated_user_tid: Tenant of a delegated user (``skdutid``), if the key was made for one.
-    """
-
-    signed_oid: str
-    signed_tid: str
-    signed_start: str
-    signed_expiry: str
-    signed_service: str
-    signed_version: str
-    value: str
-    signed_delegated_user_tid: str | None = None
-
-    def __repr__(self) -> str:
-        return (
-            f"UserDelegationKey(signed_oid={self.signed_oid!r}, signed_tid={self.signed_tid!r}, "
-            f"signed_start={self.signed_start!r}, signed_expiry={self.signed_expiry!r}, "
-            f"signed_service={self.signed_service!r}, signed_version={self.signed_version!r}, "
-            f"signed_delegated_user_tid={self.signed_delegated_user_tid!r})"
-        )
-
-    @classmethod
-    def from_sdk(cls, key: Any) -> UserDelegationKey:  # noqa: ANN401 - duck-typed SDK object, no SDK import
-        """Copy the fields of azure-storage-blob's ``UserDelegationKey`` (from ``get_user_delegation_key``).
-
-        Raises:
-            InvalidInputError: A required field is missing.
-        """
-        values: dict[str, str | None] = {}
-        for name in (
-            "signed_oid",
-            "signed_tid",
-            "signed_start",
-            "signed_expiry",
-            "signed_service",
-            "signed_version",
-            "value",
-        ):
-            value = getattr(key, name, None)
-            if not isinstance(value, str) or not value:
-                raise _invalid(
-                    f"user_delegation_key.{name}",
-                    "is missing",
-                    "pass the key get_user_delegation_key returned",
-                )
-            values[name] = value
-        delegated = getattr(key, "signed_delegated_user_tid", None)
-        return cls(
-            signed_oid=str(values["signed_oid"]),
-            signed_tid=str(values["signed_tid"]),
-            signed_start=str(values["signed_start"]),
-            signed_expiry=str(values["signed_expiry"]),
-            signed_service=str(values["signed_service"]),
-            signed_version=str(values["signed_version"]),
-            value=str(values["value"]),
-            signed_delegated_user_tid=delegated if isinstance(delegated, str) and delegated else None,
-        )
-
-
-class BlobSas(NamedTuple):
-    """A signed URL for one blob.
-
-    Attributes:
-        url: The blob URL with the SAS token as its query. A bearer token: ``repr`` shows it redacted.
-        token: The SAS token alone (no leading ``?``).
-        permission: The signed permission (``c`` or ``cw``), or None when the stored access policy sets it.
-        starts_at: When the SAS starts to work (``st``), or None when it works at once.
-        expires_at: When the SAS stops working (``se``), or None when the stored access policy sets it.
-    """
-
-    url: str
-    token: str
-    permission: str | None
-    starts_at: datetime | None
-    expires_at: datetime | None
-
-    def __repr__(self) -> str:
-        return (
-            f"BlobSas(url={redact_url(self.url)!r}, permission={self.permission!r}, "
-            f"starts_at={self.starts_at!r}, expires_at={self.expires_at!r})"
-        )
-
-    def put_block_url(self, block_id_value: str) -> str:
-        """Return the Put Block URL (``comp=block&blockid=…``) for this blob under the same SAS."""
-        return put_block_url(self.url, block_id_value)
-
-    def put_block_list_url(self) -> str:
-        """Return the Put Block List URL (``comp=blocklist``) for this blob under the same SAS."""
-        return put_block_list_url(self.url)
 
 
 class BlobSasSigner:
@@ -269,78 +168,16 @@ class BlobSasSigner:
             self._mac = HmacSha256(_decode_key(account_key or "", "account_key"), best_sha256())
 
     def _load_delegation_key(self, key: UserDelegationKey) -> bytes:
-        if not isinstance(key, UserDelegationKey):
-            raise _invalid(
-                "user_delegation_key",
-                "is not a byos UserDelegationKey",
-                "wrap it: UserDelegationKey.from_sdk(key)",
-            )
-        for name in ("signed_oid", "signed_tid", "signed_service", "signed_version"):
-            if not getattr(key, name):
-                raise _invalid(
-                    f"user_delegation_key.{name}", "is empty", "pass the key get_user_delegation_key returned"
-                )
-        key_start = _parse_key_time(key.signed_start, "user_delegation_key.signed_start")
-        key_expiry = _parse_key_time(key.signed_expiry, "user_delegation_key.signed_expiry")
-        if key_expiry <= key_start:
-            raise _invalid(
-                "user_delegation_key.signed_expiry",
-                "is not after signed_start",
-                "request a new delegation key",
-            )
-        self._key_expiry = key_expiry
-        # Whole seconds: a SAS may start no earlier than the key, and end no later.
-        self._key_start_epoch = -(-_microseconds(key_start - _EPOCH) // 1_000_000)
-        self._key_expiry_epoch = _microseconds(key_expiry - _EPOCH) // 1_000_000
-        delegated_tid = key.signed_delegated_user_tid or ""
-        # skoid, sktid, skt, ske, sks, skv, saoid, suoid, scid, skdutid, sduoid: the byos SAS sets no
-        # authorized/unauthorized object ID, correlation ID or delegated user object ID.
-        self._delegation_sts = "\n".join(
-            (
-                key.signed_oid,
-                key.signed_tid,
-                key.signed_start,
-                key.signed_expiry,
-                key.signed_service,
-                key.signed_version,
-                "",
-                "",
-                "",
-                delegated_tid,
-                "",
-            )
-        )
-        pairs = [
-            ("skoid", key.signed_oid),
-            ("sktid", key.signed_tid),
-            ("skt", key.signed_start),
-            ("ske", key.signed_expiry),
-            ("sks", key.signed_service),
-            ("skv", key.signed_version),
-            ("skdutid", delegated_tid),
-        ]
-        self._delegation_token = "&".join(f"{name}={quote(value)}" for name, value in pairs if value)
-        return _decode_key(key.value, "user_delegation_key.value")
+        delegation = load_delegation_key(key)
+        self._key_expiry = delegation.key_expiry
+        self._key_start_epoch = delegation.key_start_epoch
+        self._key_expiry_epoch = delegation.key_expiry_epoch
+        self._delegation_sts = delegation.string_to_sign
+        self._delegation_token = delegation.token
+        return delegation.secret
 
     def _parse_endpoint(self, endpoint: str | None) -> str:
-        if endpoint is None:
-            return f"https://{self._account_name}{_SERVICE_URL_SUFFIX}"
-        fix = "use https://ACCOUNT.blob.core.windows.net, or http://127.0.0.1:PORT/ACCOUNT for a local server"
-        if not isinstance(endpoint, str):
-            raise _invalid("endpoint", "must be a URL string", fix)
-        try:
-            parts = urlsplit(endpoint.strip())
-        except ValueError:
-            raise _invalid("endpoint", "is not a valid URL", fix) from None
-        scheme = parts.scheme.lower()
-        if scheme not in {"http", "https"} or not parts.netloc:
-            raise _invalid("endpoint", "must be an http:// or https:// URL with a host", fix)
-        if parts.query or parts.fragment or "@" in parts.netloc:
-            raise _invalid("endpoint", "must not contain a query, fragment or user name", fix)
-        path = parts.path.rstrip("/")
-        if path and ".blob.core." in parts.netloc:
-            raise _invalid("endpoint", "an Azure blob service URL takes no path", fix)
-        return f"{scheme}://{parts.netloc}{path}"
+        return parse_blob_endpoint(endpoint, self._account_name)
 
     @property
     def account_name(self) -> str:
@@ -376,8 +213,7 @@ class BlobSasSigner:
         """
         validate_container_name(container)
         validate_blob_name(blob_name)
-        path = blob_name.translate(_ASCII_PATH_QUOTES) if blob_name.isascii() else quote(blob_name, safe="~/")
-        return f"{self._base_url}{container}/{path}"
+        return f"{self._base_url}{container}/{blob_path(blob_name)}"
 
     def sign(
         self,
@@ -439,38 +275,9 @@ class BlobSasSigner:
                 "pass the policy identifier",
             )
 
-        if policy_sets_expiry:
-            if expires is not None:
-                raise _invalid(
-                    "expires",
-                    "must be None when the stored access policy sets the expiry",
-                    "pass expires=None or drop policy_sets_expiry",
-                )
-            expiry = None
-        else:
-            if not isinstance(expires, timedelta) or not MIN_EXPIRES <= expires <= MAX_EXPIRES:
-                raise _invalid(
-                    "expires", "must be between 1 second and 7 days", "pass a lifetime such as 30 minutes"
-                )
-            expiry_epoch = (now_us + _microseconds(expires)) // 1_000_000
-            if self._key_expiry_epoch is not None and expiry_epoch > self._key_expiry_epoch:
-                raise _invalid(
-                    "expires",
-                    "reaches past the user delegation key's expiry",
-                    "use a shorter lifetime or request a fresh delegation key",
-                )
-            expiry = _moment(expiry_epoch)
-
-        if start_backdate is None:
-            start = None
-        else:
-            if not isinstance(start_backdate, timedelta) or not _ZERO <= start_backdate <= MAX_EXPIRES:
-                raise _invalid("start_backdate", "must be between 0 and 7 days", "pass for example 5 minutes")
-            start_epoch = (now_us - _microseconds(start_backdate)) // 1_000_000
-            if self._key_start_epoch is not None and start_epoch < self._key_start_epoch:
-                start_epoch = self._key_start_epoch
-            start = _moment(start_epoch)
-
+        start, expiry = signing_window(
+            now_us, expires, start_backdate, policy_sets_expiry, self._key_start_epoch, self._key_expiry_epoch
+        )
         permission = None if policy_sets_permission else ("cw" if overwrite or block_upload else "c")
         return self._sign(
             container=container,
@@ -506,47 +313,20 @@ class BlobSasSigner:
             raise _invalid("user_delegation_key", "cannot be compiled", "call sign() for each URL")
         if stored_access_policy is not None:
             self._check_policy_id(stored_access_policy)
-        permission = "cw" if overwrite else "c"
-        policy_token = "&si=" + quote(stored_access_policy) if stored_access_policy else ""
-        token_middle = f"&sp={permission}&{self._protocol_token}{policy_token}&sr=b&sig="
-        sts_path = f"\n{self._canonical_prefix}{container}/"
-        sts_tail = f"\n{stored_access_policy or ''}\n\n{self._protocol_sts}\n{SAS_VERSION}\nb\n\n\n\n\n\n\n"
-        url_head = f"{self._base_url}{container}/"
-        backdate = _microseconds(DEFAULT_START_BACKDATE) // 1_000_000
-        digest = self._mac.digest
-        encode = encode_key_path
-
-        def sign(blob_name: str, now: int, seconds: int) -> BlobSas:
-            if not names_checked:
-                validate_blob_name(blob_name)
-            start = _moment(now - backdate)
-            expiry = _moment(now + seconds)
-            signature = b2a_base64(
-                digest(f"{permission}\n{start[0]}\n{expiry[0]}{sts_path}{blob_name}{sts_tail}".encode()),
-                newline=False,
-            ).decode()
-            token = f"{start[1]}&{expiry[2]}{token_middle}" + signature.replace("+", "%2B").replace(
-                "=", "%3D"
-            )
-            return BlobSas(f"{url_head}{encode(blob_name)}?{token}", token, permission, start[3], expiry[3])
-
-        return sign
+        return compile_blob_put(
+            self._mac.digest,
+            base_url=self._base_url,
+            canonical_prefix=self._canonical_prefix,
+            protocol_sts=self._protocol_sts,
+            protocol_token=self._protocol_token,
+            container=container,
+            permission="cw" if overwrite else "c",
+            stored_access_policy=stored_access_policy,
+            names_checked=names_checked,
+        )
 
     def _check_policy_id(self, policy_id: str) -> None:
-        if self.user_delegation:
-            raise _invalid(
-                "stored_access_policy",
-                "is not supported with a user delegation key",
-                "sign with the account key or drop the policy",
-            )
-        if not isinstance(policy_id, str) or not 1 <= len(policy_id) <= MAX_POLICY_ID_LENGTH:
-            raise _invalid("stored_access_policy", "must be 1-64 characters", "use the policy's identifier")
-        try:
-            policy_id.encode()
-        except UnicodeEncodeError:
-            raise _invalid(
-                "stored_access_policy", "is not valid UTF-8", "use the policy's identifier"
-            ) from None
+        check_policy_id(policy_id, user_delegation=self._key_expiry is not None)
 
     def _sign(
         self,
@@ -591,7 +371,7 @@ class BlobSasSigner:
         signature = b64encode(self._mac.digest(string_to_sign.encode())).decode()
         parts.append("sig=" + signature.replace("+", "%2B").replace("=", "%3D"))
         token = "&".join(parts)
-        path = blob_name.translate(_ASCII_PATH_QUOTES) if blob_name.isascii() else quote(blob_name, safe="~/")
+        path = blob_path(blob_name)
         return BlobSas(
             url=f"{self._base_url}{container}/{path}?{token}",
             token=token,
