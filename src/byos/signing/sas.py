@@ -46,7 +46,7 @@ from byos.signing.sas_blocks import (
 from byos.signing.sas_compiled import compile_blob_put
 from byos.signing.sas_delegation import UserDelegationKey, load_delegation_key
 from byos.signing.sas_rules import (
-    _ASCII_PATH_QUOTES,  # noqa: F401 - still importable from here
+    _ASCII_PATH_QUOTES,
     _EPOCH,  # noqa: F401 - still importable from here
     _SERVICE_URL_SUFFIX,  # noqa: F401 - still importable from here
     _ZERO,  # noqa: F401 - still importable from here
@@ -371,7 +371,8 @@ class BlobSasSigner:
         signature = b64encode(self._mac.digest(string_to_sign.encode())).decode()
         parts.append("sig=" + signature.replace("+", "%2B").replace("=", "%3D"))
         token = "&".join(parts)
-        path = blob_path(blob_name)
+        # blob_path(blob_name), inlined on the per-URL path
+        path = blob_name.translate(_ASCII_PATH_QUOTES) if blob_name.isascii() else quote(blob_name, safe="~/")
         return BlobSas(
             url=f"{self._base_url}{container}/{path}?{token}",
             token=token,
