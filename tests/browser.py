@@ -4,7 +4,9 @@
 headless on a fresh profile with ``--remote-debugging-port=0`` and talks to one page over the DevTools
 websocket. :class:`PageServer` serves the page, ``byos-upload.js`` (from :func:`byos.browser_client_path`) and
 test files from ``http://localhost:PORT``: an origin other than the storage servers' ``http://127.0.0.1:PORT``,
-so every upload is cross-origin and the browser itself enforces CORS.
+so every upload is cross-origin and the browser itself enforces CORS. The helpers at the end hold the shapes
+every provider's browser tests share (a retried PUT, an abort midway, a second upload refused as existing,
+a large file's plan), each with all its assertions.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
@@ -29,6 +32,7 @@ import websocket
 import byos
 from byos import browser_client_path, uploads
 from byos.config import Destination
+from tests.browser_proxy import Fault, FaultProxy
 from tests.servers.base import _die_with_parent, _terminate_group
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -287,3 +291,78 @@ def single_upload(
     request: dict[str, Any] = uploads.presign_upload(destination, filename, **options).to_dict()
     assert "parts" not in request
     return request
+
+
+# --- the shapes every provider's browser tests share --------------------------------------------------------
+
+
+@contextlib.contextmanager
+def fault_proxy(upstream: str, **options: Any) -> Iterator[FaultProxy]:
+    """A :class:`FaultProxy` in front of ``upstream`` (options as FaultProxy takes them), stopped after."""
+    server = FaultProxy(upstream, **options)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def uploaded_after_one_failure(
+    browser: BrowserPage, proxy: FaultProxy, plan: dict[str, Any], data: bytes
+) -> dict[str, Any]:
+    """Upload ``data`` by a one-request ``plan`` whose first PUT the proxy fails; the retry must land.
+
+    Asserts the upload succeeded, the proxy saw the failed PUT and then the forwarded one, and the progress
+    events are sound. The caller reads the object back.
+    """
+    proxy.faults.append(Fault("PUT"))
+    outcome = browser.upload(plan, data)
+    assert outcome["ok"], outcome.get("error")
+    assert [s.outcome for s in proxy.seen("PUT")] == ["failed", "forwarded"]
+    assert_progress(outcome["events"], len(data))
+    return outcome
+
+
+def aborted_midway(
+    browser: BrowserPage, proxy: FaultProxy, plan: dict[str, Any], data: bytes
+) -> dict[str, Any]:
+    """Upload ``data`` by a one-request ``plan`` whose PUT stalls, aborting after the first byte.
+
+    Asserts the upload failed as aborted and the proxy saw only the stalled PUT. The caller checks that
+    nothing landed.
+    """
+    proxy.faults.append(Fault("PUT", action="stall"))
+    outcome = browser.upload(plan, data, abortAtBytes=1)
+    assert not outcome["ok"]
+    assert outcome["error"]["code"] == "aborted"
+    assert [s.outcome for s in proxy.seen("PUT")] == ["stalled"]
+    return outcome
+
+
+def refused_as_existing(
+    browser: BrowserPage, plan: dict[str, Any], status: int, before_second: Callable[[], object] | None = None
+) -> None:
+    """Upload by ``plan`` twice (``first`` then ``second``): the first lands, the second is refused.
+
+    Asserts the second failed with code ``exists``, HTTP ``status`` and a message saying the object already
+    exists. ``before_second`` runs between the two (for example to have a proxy answer as the cloud would).
+    The caller checks that the first upload's bytes are still there.
+    """
+    first = browser.upload(plan, b"first\n")
+    if before_second is not None:
+        before_second()
+    second = browser.upload(plan, b"second\n")
+    assert first["ok"], first.get("error")
+    assert not second["ok"]
+    assert second["error"]["code"] == "exists", second["error"]
+    assert second["error"]["status"] == status
+    assert "already exists" in second["error"]["message"]
+
+
+def large_plan(
+    destination: Destination, filename: str, size: int, *, parts: int, parallel: bool, **options: Any
+) -> dict[str, Any]:
+    """The plan ``byos.presign_upload(size=...)`` gives a large file, with its step count and parallelism."""
+    plan: dict[str, Any] = byos.presign_upload(destination, filename, size=size, **options).to_dict()
+    assert len(plan["parts"]) == parts
+    assert plan["parallel"] is parallel
+    return plan

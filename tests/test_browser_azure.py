@@ -17,12 +17,22 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from azure.storage.blob import BlobServiceClient, CorsRule
 
-import byos
 from byos.config import AzureDestination
 from byos.policy import build_policy
 from byos.uploads import presign_upload
 from tests import azure_helpers
-from tests.browser import SHAPES, BrowserPage, assert_progress, sha256, single_upload
+from tests.browser import (
+    SHAPES,
+    BrowserPage,
+    aborted_midway,
+    assert_progress,
+    fault_proxy,
+    large_plan,
+    refused_as_existing,
+    sha256,
+    single_upload,
+    uploaded_after_one_failure,
+)
 from tests.browser_proxy import Fault, FaultProxy
 
 pytestmark = pytest.mark.emulator
@@ -63,9 +73,8 @@ def cors(service: BlobServiceClient, page_server: Any, azurite: Any, container: 
 
 @pytest.fixture
 def proxy(azurite: Any) -> Iterator[FaultProxy]:
-    server = FaultProxy(azurite.endpoint)
-    yield server
-    server.stop()
+    with fault_proxy(azurite.endpoint) as server:
+        yield server
 
 
 def dest_on(azurite: Any, container: str, endpoint: str | None = None) -> AzureDestination:
@@ -101,13 +110,7 @@ def test_second_upload_with_the_same_plan_is_refused_as_existing(
     browser: BrowserPage, azurite: Any, service: BlobServiceClient, container: str
 ) -> None:
     plan = presign_upload(dest_on(azurite, container), "once.csv").to_dict()
-    first = browser.upload(plan, b"first\n")
-    second = browser.upload(plan, b"second\n")
-    assert first["ok"], first.get("error")
-    assert not second["ok"]
-    assert second["error"]["code"] == "exists", second["error"]
-    assert second["error"]["status"] == 403  # create-only SAS: AuthorizationPermissionMismatch
-    assert "already exists" in second["error"]["message"]
+    refused_as_existing(browser, plan, 403)  # create-only SAS: AuthorizationPermissionMismatch
     assert read_back(service, container, plan["key"]) == b"first\n"
 
 
@@ -135,12 +138,8 @@ def test_a_request_failing_once_is_retried(
     browser: BrowserPage, azurite: Any, service: BlobServiceClient, container: str, proxy: FaultProxy
 ) -> None:
     plan = presign_upload(dest_on(azurite, container, proxy.endpoint), "retry.csv").to_dict()
-    proxy.faults.append(Fault("PUT"))
-    outcome = browser.upload(plan, SMALL)
-    assert outcome["ok"], outcome.get("error")
-    assert [s.outcome for s in proxy.seen("PUT")] == ["failed", "forwarded"]
+    uploaded_after_one_failure(browser, proxy, plan, SMALL)
     assert sha256(read_back(service, container, plan["key"])) == sha256(SMALL)
-    assert_progress(outcome["events"], len(SMALL))
 
 
 @pytest.mark.usefixtures("cors")
@@ -176,12 +175,8 @@ def test_abort_midway_leaves_no_object(
     browser: BrowserPage, azurite: Any, service: BlobServiceClient, container: str, proxy: FaultProxy
 ) -> None:
     plan = presign_upload(dest_on(azurite, container, proxy.endpoint), "abort.csv").to_dict()
-    proxy.faults.append(Fault("PUT", action="stall"))
-    outcome = browser.upload(plan, SMALL, abortAtBytes=1)
-    assert not outcome["ok"]
-    assert outcome["error"]["code"] == "aborted"
+    outcome = aborted_midway(browser, proxy, plan, SMALL)
     assert outcome["error"]["name"] == "AbortError"
-    assert [s.outcome for s in proxy.seen("PUT")] == ["stalled"]
     assert not exists(service, container, plan["key"])
 
 
@@ -208,9 +203,7 @@ LARGE = os.urandom(40 * MIB)
 
 
 def blocks_plan(dest: AzureDestination, filename: str = "big.csv", **options: Any) -> dict[str, Any]:
-    plan = byos.presign_upload(dest, filename, size=len(LARGE), **options).to_dict()
-    assert len(plan["parts"]) == 5
-    assert plan["parallel"] is True
+    plan = large_plan(dest, filename, len(LARGE), parts=5, parallel=True, **options)
     assert plan["abort"] is None  # uncommitted blocks expire on their own
     return plan
 

@@ -23,11 +23,21 @@ from typing import Any
 
 import pytest
 
-import byos
 from byos.config import GCSDestination
 from byos.uploads import presign_upload
 from tests import gcs_helpers
-from tests.browser import SHAPES, BrowserPage, assert_progress, sha256, single_upload
+from tests.browser import (
+    SHAPES,
+    BrowserPage,
+    aborted_midway,
+    assert_progress,
+    fault_proxy,
+    large_plan,
+    refused_as_existing,
+    sha256,
+    single_upload,
+    uploaded_after_one_failure,
+)
 from tests.browser_proxy import Fault, FaultProxy
 
 pytestmark = pytest.mark.emulator
@@ -53,9 +63,8 @@ def key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def proxy(fake_gcs: Any) -> Iterator[FaultProxy]:
     # fake-gcs-server routes signed URLs by its own host name: the proxy sends that one upstream.
-    server = FaultProxy(fake_gcs.endpoint, host_header=f"127.0.0.1:{fake_gcs.port}")
-    yield server
-    server.stop()
+    with fault_proxy(fake_gcs.endpoint, host_header=f"127.0.0.1:{fake_gcs.port}") as server:
+        yield server
 
 
 def dest_on(fake_gcs: Any, bucket: str, key_file: Path, endpoint: str | None = None) -> GCSDestination:
@@ -102,23 +111,15 @@ def test_a_request_failing_once_is_retried(
     browser: BrowserPage, fake_gcs: Any, bucket: str, key_file: Path, proxy: FaultProxy
 ) -> None:
     plan = presign_upload(dest_on(fake_gcs, bucket, key_file, proxy.endpoint), "retry.csv").to_dict()
-    proxy.faults.append(Fault("PUT"))
-    outcome = browser.upload(plan, SMALL)
-    assert outcome["ok"], outcome.get("error")
-    assert [s.outcome for s in proxy.seen("PUT")] == ["failed", "forwarded"]
+    uploaded_after_one_failure(browser, proxy, plan, SMALL)
     assert sha256(stored(fake_gcs, bucket, plan["key"]).download_as_bytes()) == sha256(SMALL)
-    assert_progress(outcome["events"], len(SMALL))
 
 
 def test_abort_midway_leaves_no_object(
     browser: BrowserPage, fake_gcs: Any, bucket: str, key_file: Path, proxy: FaultProxy
 ) -> None:
     plan = presign_upload(dest_on(fake_gcs, bucket, key_file, proxy.endpoint), "abort.csv").to_dict()
-    proxy.faults.append(Fault("PUT", action="stall"))
-    outcome = browser.upload(plan, SMALL, abortAtBytes=1)
-    assert not outcome["ok"]
-    assert outcome["error"]["code"] == "aborted"
-    assert [s.outcome for s in proxy.seen("PUT")] == ["stalled"]
+    aborted_midway(browser, proxy, plan, SMALL)
     assert stored(fake_gcs, bucket, plan["key"]) is None
 
 
@@ -127,14 +128,10 @@ def test_second_upload_refused_with_412_is_reported_as_existing(
 ) -> None:
     plan = presign_upload(dest_on(fake_gcs, bucket, key_file, proxy.endpoint), "once.csv").to_dict()
     assert plan["headers"]["x-goog-if-generation-match"] == "0"
-    first = browser.upload(plan, b"first\n")
-    proxy.faults.append(Fault("PUT", status=412, body=PRECONDITION_FAILED))  # what Cloud Storage answers
-    second = browser.upload(plan, b"second\n")
-    assert first["ok"], first.get("error")
-    assert not second["ok"]
-    assert second["error"]["code"] == "exists"
-    assert second["error"]["status"] == 412
-    assert "already exists" in second["error"]["message"]
+    # Between the two uploads the proxy is set to answer the 412 Cloud Storage sends.
+    refused_as_existing(
+        browser, plan, 412, lambda: proxy.faults.append(Fault("PUT", status=412, body=PRECONDITION_FAILED))
+    )
     assert [s.outcome for s in proxy.seen("PUT")] == ["forwarded", "failed"]
     assert stored(fake_gcs, bucket, plan["key"]).download_as_bytes() == b"first\n"
 
@@ -145,10 +142,7 @@ LARGE = os.urandom(40 * MIB)
 
 
 def session_plan(dest: GCSDestination, filename: str = "big.csv", **options: Any) -> dict[str, Any]:
-    plan = byos.presign_upload(dest, filename, size=len(LARGE), **options).to_dict()
-    assert len(plan["parts"]) == 6  # the start, then five chunks
-    assert plan["parallel"] is False
-    return plan
+    return large_plan(dest, filename, len(LARGE), parts=6, parallel=False, **options)  # start, five chunks
 
 
 def stored_md5(fake_gcs: Any, bucket: str, key: str) -> str | None:

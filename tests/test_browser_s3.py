@@ -27,13 +27,23 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-import byos
 from byos import prepared, presigner_cache
 from byos.config import S3Destination
 from byos.policy import build_policy
 from byos.uploads import presign_upload
 from tests import s3_helpers
-from tests.browser import SHAPES, BrowserPage, assert_progress, sha256, single_upload
+from tests.browser import (
+    SHAPES,
+    BrowserPage,
+    aborted_midway,
+    assert_progress,
+    fault_proxy,
+    large_plan,
+    refused_as_existing,
+    sha256,
+    single_upload,
+    uploaded_after_one_failure,
+)
 from tests.browser_proxy import Fault, FaultProxy
 
 pytestmark = pytest.mark.emulator
@@ -70,9 +80,8 @@ def quirk_free(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def proxy(localstack: Any) -> Iterator[FaultProxy]:
-    server = FaultProxy(localstack.endpoint)
-    yield server
-    server.stop()
+    with fault_proxy(localstack.endpoint) as server:
+        yield server
 
 
 def dest_on(localstack: Any, bucket: str, endpoint: str | None = None) -> S3Destination:
@@ -125,13 +134,7 @@ def test_second_upload_with_the_same_plan_is_refused_as_existing(
     browser: BrowserPage, localstack: Any, bucket: str
 ) -> None:
     plan = presign_upload(dest_on(localstack, bucket), "once.csv").to_dict()
-    first = browser.upload(plan, b"first\n")
-    second = browser.upload(plan, b"second\n")
-    assert first["ok"], first.get("error")
-    assert not second["ok"]
-    assert second["error"]["code"] == "exists", second["error"]
-    assert second["error"]["status"] == 412
-    assert "already exists" in second["error"]["message"]
+    refused_as_existing(browser, plan, 412)
     assert read_back(localstack, bucket, plan["key"]) == b"first\n"
 
 
@@ -140,12 +143,8 @@ def test_a_request_failing_once_is_retried(
     browser: BrowserPage, localstack: Any, bucket: str, proxy: FaultProxy
 ) -> None:
     plan = presign_upload(dest_on(localstack, bucket, proxy.endpoint), "retry.csv").to_dict()
-    proxy.faults.append(Fault("PUT"))
-    outcome = browser.upload(plan, SMALL)
-    assert outcome["ok"], outcome.get("error")
-    assert [s.outcome for s in proxy.seen("PUT")] == ["failed", "forwarded"]
+    uploaded_after_one_failure(browser, proxy, plan, SMALL)
     assert sha256(read_back(localstack, bucket, plan["key"])) == sha256(SMALL)
-    assert_progress(outcome["events"], len(SMALL))
 
 
 @pytest.mark.usefixtures("quirk_free")
@@ -153,11 +152,7 @@ def test_abort_midway_leaves_no_object(
     browser: BrowserPage, localstack: Any, bucket: str, proxy: FaultProxy
 ) -> None:
     plan = presign_upload(dest_on(localstack, bucket, proxy.endpoint), "abort.csv").to_dict()
-    proxy.faults.append(Fault("PUT", action="stall"))
-    outcome = browser.upload(plan, SMALL, abortAtBytes=1)
-    assert not outcome["ok"]
-    assert outcome["error"]["code"] == "aborted"
-    assert [s.outcome for s in proxy.seen("PUT")] == ["stalled"]
+    aborted_midway(browser, proxy, plan, SMALL)
     assert not exists(localstack, bucket, plan["key"])
 
 
@@ -226,10 +221,7 @@ LARGE = os.urandom(40 * MIB)
 
 
 def parts_plan(dest: S3Destination, filename: str = "big.csv", **options: Any) -> dict[str, Any]:
-    plan = byos.presign_upload(dest, filename, size=len(LARGE), **options).to_dict()
-    assert len(plan["parts"]) == 5
-    assert plan["parallel"] is True
-    return plan
+    return large_plan(dest, filename, len(LARGE), parts=5, parallel=True, **options)
 
 
 def multipart_gone(localstack: Any, bucket: str, plan: dict[str, Any], upload_id: str) -> bool:
