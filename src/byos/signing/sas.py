@@ -47,9 +47,6 @@ from byos.signing.sas_compiled import compile_blob_put
 from byos.signing.sas_delegation import UserDelegationKey, load_delegation_key
 from byos.signing.sas_rules import (
     _ASCII_PATH_QUOTES,
-    _EPOCH,  # noqa: F401 - still importable from here
-    _SERVICE_URL_SUFFIX,  # noqa: F401 - still importable from here
-    _ZERO,  # noqa: F401 - still importable from here
     DEFAULT_BLOCK_SIZE,
     DEFAULT_START_BACKDATE,
     MAX_BLOB_NAME_LENGTH,
@@ -57,23 +54,28 @@ from byos.signing.sas_rules import (
     MAX_BLOCK_SIZE,
     MAX_BLOCKS,
     MAX_EXPIRES,
-    MAX_PATH_SEGMENTS,  # noqa: F401 - still importable from here
-    MAX_POLICY_ID_LENGTH,  # noqa: F401 - still importable from here
-    MIB,  # noqa: F401 - still importable from here
     MIN_EXPIRES,
     SAS_VERSION,
     _check_flags,
     _decode_key,
     _epoch_microseconds,
     _invalid,
-    _microseconds,  # noqa: F401 - still importable from here
     _Moment,
-    _moment,  # noqa: F401 - still importable from here
-    _parse_key_time,  # noqa: F401 - still importable from here
     validate_account_name,
     validate_blob_name,
     validate_container_name,
 )
+
+# Re-exported, not used here: importable from this module as before its parts moved out.
+from byos.signing.sas_rules import _EPOCH as _EPOCH  # noqa: PLC0414
+from byos.signing.sas_rules import _SERVICE_URL_SUFFIX as _SERVICE_URL_SUFFIX  # noqa: PLC0414
+from byos.signing.sas_rules import _ZERO as _ZERO  # noqa: PLC0414
+from byos.signing.sas_rules import MAX_PATH_SEGMENTS as MAX_PATH_SEGMENTS  # noqa: PLC0414
+from byos.signing.sas_rules import MAX_POLICY_ID_LENGTH as MAX_POLICY_ID_LENGTH  # noqa: PLC0414
+from byos.signing.sas_rules import MIB as MIB  # noqa: PLC0414
+from byos.signing.sas_rules import _microseconds as _microseconds  # noqa: PLC0414
+from byos.signing.sas_rules import _moment as _moment  # noqa: PLC0414
+from byos.signing.sas_rules import _parse_key_time as _parse_key_time  # noqa: PLC0414
 from byos.signing.sas_url import BlobSas, blob_path, parse_blob_endpoint
 from byos.signing.sas_window import check_policy_id, signing_window
 from byos.signing.sigv4_templates import encode_key_path as encode_key_path  # noqa: PLC0414 - as before
