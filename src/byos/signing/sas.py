@@ -281,14 +281,7 @@ class BlobSasSigner:
             now_us, expires, start_backdate, policy_sets_expiry, self._key_start_epoch, self._key_expiry_epoch
         )
         permission = None if policy_sets_permission else ("cw" if overwrite or block_upload else "c")
-        return self._sign(
-            container=container,
-            blob_name=blob_name,
-            permission=permission,
-            start=start,
-            expiry=expiry,
-            policy_id=stored_access_policy,
-        )
+        return self._sign(container, blob_name, permission, start, expiry, stored_access_policy)
 
     def compile_put(
         self,
@@ -330,9 +323,8 @@ class BlobSasSigner:
     def _check_policy_id(self, policy_id: str) -> None:
         check_policy_id(policy_id, user_delegation=self._key_expiry is not None)
 
-    def _sign(
+    def _sign(  # noqa: PLR0917 - called once per URL, positional for speed
         self,
-        *,
         container: str,
         blob_name: str,
         permission: str | None,
