@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Final
 
 from byos.config.base import CHOICE, COMMON, PATH, SECRET, STR, Setting
@@ -71,22 +72,8 @@ def check_gcs(destination: Any) -> None:  # noqa: ANN401  (a settings class or a
             "choose one way to sign (remove hmac_* or service_account_file)",
             "service_account_file",
         )
-    if destination.service_account_file is not None and not destination.service_account_file.is_file():
-        found = "is not a regular file" if destination.service_account_file.exists() else "does not exist"
-        raise ProblemError(
-            f"{shown(str(destination.service_account_file))} {found}",
-            "point it at the service account's JSON key file",
-            "service_account_file",
-        )
-    if (
-        destination.service_account_file is not None
-        and destination.service_account_file.stat().st_size > MAX_KEY_FILE
-    ):
-        raise ProblemError(
-            f"is over {MAX_KEY_FILE // 1024} KiB, far larger than a key file",
-            "point it at the service account's JSON key file",
-            "service_account_file",
-        )
+    if destination.service_account_file is not None:
+        _check_key_file(destination.service_account_file)
     if destination.service_account_email is not None and not re.fullmatch(
         r"[^@\s]+@[a-z0-9.-]+\.[a-z]+", destination.service_account_email
     ):
@@ -95,6 +82,27 @@ def check_gcs(destination: Any) -> None:  # noqa: ANN401  (a settings class or a
             "write it like name@project.iam.gserviceaccount.com",
             "service_account_email",
         )
+
+
+def _check_key_file(path: Path) -> None:
+    """A service account key file: a regular file of key-file size (a name the system refuses is refused)."""
+    fix = "point it at the service account's JSON key file"
+    try:
+        if not path.is_file():
+            found = "is not a regular file" if path.exists() else "does not exist"
+            raise ProblemError(f"{shown(str(path))} {found}", fix, "service_account_file")
+        size = path.stat().st_size
+    except OSError as exc:  # a name too long, a loop of links, no permission
+        error = ProblemError(
+            f"cannot be read ({exc.strerror or type(exc).__name__})", fix, "service_account_file"
+        )
+    else:
+        if size <= MAX_KEY_FILE:
+            return
+        error = ProblemError(
+            f"is over {MAX_KEY_FILE // 1024} KiB, far larger than a key file", fix, "service_account_file"
+        )
+    raise error  # outside the handler: the chain would hold the path
 
 
 def gcs_label(destination: Any) -> str:  # noqa: ANN401
