@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from byos import __version__, log_redaction
 from byos.display import clean, json_safe
@@ -89,12 +89,50 @@ def _parse_expires(text: str) -> timedelta:
 
 
 def _cmd_presign(args: argparse.Namespace) -> int:
+    if args.size is not None or args.kind == "result":
+        return _presign_plan(_load(args.config), args)
+    request = _quick_request(args) or _request(args)
+    if args.json:
+        _print_json(request.to_dict())
+    else:
+        _write_text(_request_text(request))
+    return EXIT_OK
+
+
+_NOT_QUICK = ("min_bytes", "max_bytes", "checksum_sha256", "content_md5", "upload_id", "import_id")
+
+
+def _quick_request(args: argparse.Namespace) -> UploadRequest | None:
+    """The common presign (a PUT with no other option) without pydantic; None: take the general path.
+
+    The destination is validated through the same rules as the settings classes (:mod:`byos.config.quick`),
+    and the request comes from the compiled presigner the library path asks first (byte for byte what the
+    general path returns); anything either one does not cover goes the general way, which reports the errors.
+    """
+    if args.method != "PUT" or any(getattr(args, name) is not None for name in _NOT_QUICK):
+        return None
+    from byos.config.quick import load_quick  # noqa: PLC0415
+    from byos.presigner_cache import fast_request  # noqa: PLC0415
+
+    destination = load_quick(Path(args.config))
+    if destination is None:
+        return None
+    return fast_request(
+        cast("Destination", destination),  # a QuickDestination has every setting the settings class has
+        args.filename,
+        content_type=args.content_type,
+        content_length=args.content_length,
+        overwrite=args.overwrite,
+        expires=_parse_expires(args.expires) if args.expires else None,
+        plain=True,
+    )
+
+
+def _request(args: argparse.Namespace) -> UploadRequest:
     from byos.uploads import presign_upload  # noqa: PLC0415
 
     destination = _load(args.config)
-    if args.size is not None or args.kind == "result":
-        return _presign_plan(destination, args)
-    request = presign_upload(
+    return presign_upload(
         destination,
         args.filename,
         content_type=args.content_type,
@@ -109,11 +147,6 @@ def _cmd_presign(args: argparse.Namespace) -> int:
         upload_id=args.upload_id,
         import_id=args.import_id,
     )
-    if args.json:
-        _print_json(request.to_dict())
-    else:
-        _write_text(_request_text(request))
-    return EXIT_OK
 
 
 def _presign_plan(destination: Destination, args: argparse.Namespace) -> int:

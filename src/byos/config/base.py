@@ -40,7 +40,7 @@ class Setting:
     Attributes:
         kind: ``str``, ``int``, ``list`` (of str), ``secret`` (a str kept secret), ``path``, ``duration`` or
             ``choice`` (one of ``choices``).
-        default: The value when it is not given (:data:`REQUIRED`: none); ``list`` settings default to [].
+        default: The value when it is not given (:data:`REQUIRED`: none); a ``list`` setting's, a tuple.
         optional: None is a value (and skips the rules).
         before: Applied to the raw value before its type is checked (durations, case folding).
         rules: Applied in order to the typed value (each item of a list); each returns the value it keeps.
@@ -69,7 +69,7 @@ COMMON: Final[Mapping[str, Setting]] = {
     "prefix": Setting(STR, "", rules=(check_prefix,)),
     "tenant": Setting(STR, None, optional=True),
     "expires": Setting(DURATION, DEFAULT_EXPIRES, before=parse_duration_value, rules=(check_expires,)),
-    "origins": Setting(LIST, rules=(check_origin_value,)),
+    "origins": Setting(LIST, (), rules=(check_origin_value,)),
     "raw_key_template": Setting(STR, keys.DEFAULT_RAW_TEMPLATE, rules=(check_raw_template,)),
     "result_key_template": Setting(STR, keys.DEFAULT_RESULT_TEMPLATE, rules=(check_template,)),
     "probe_prefix": Setting(STR, keys.DEFAULT_PROBE_PREFIX, rules=(check_prefix,)),
