@@ -41,7 +41,9 @@ PACKAGE_LAYERS = {
 MODULE_LAYERS = {
     "byos": ENTRY,
     "byos.cli": CLI,
+    "byos.cli_common": CLI,
     "byos.cli_fleet": CLI,
+    "byos.cli_presign": CLI,
     "byos.cli_upload": CLI,
     "byos.uploads": ENTRY,
     "byos.planner": ENTRY,
