@@ -146,19 +146,36 @@ def _policy_terraform(args: argparse.Namespace) -> int:
 # --- parser ---
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the ``byos`` argument parser."""
+COMMANDS = ("config", "keys", "presign", "check", "policy", "upload")
+"""The subcommands, in the order ``byos --help`` lists them."""
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """Return the ``byos`` argument parser: every command, or only ``command`` (one of :data:`COMMANDS`).
+
+    A parser of one command parses that command's arguments exactly as the whole parser does; building the
+    other commands' options is most of what a command line spends before it starts its work.
+    """
     parser = _Parser(
         prog="byos", description="Bring your own storage: keys, presigned uploads, setup checks."
     )
     parser.add_argument("--version", action="version", version=f"byos {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
-    from byos.cli_presign import add_presign  # noqa: PLC0415
-    from byos.cli_upload import add_upload  # noqa: PLC0415
-
-    for add in (_add_config, _add_keys, add_presign, _add_check, _add_policy, add_upload):
-        add(commands)
+    for name in COMMANDS if command is None else (command,):
+        _adder(name)(commands)
     return parser
+
+
+def _adder(command: str) -> Callable[[Any], None]:
+    if command == "presign":
+        from byos.cli_presign import add_presign  # noqa: PLC0415
+
+        return add_presign
+    if command == "upload":
+        from byos.cli_upload import add_upload  # noqa: PLC0415
+
+        return add_upload
+    return {"config": _add_config, "keys": _add_keys, "check": _add_check, "policy": _add_policy}[command]
 
 
 def _add_config(commands: Any) -> None:  # noqa: ANN401  (argparse's subparsers action has a private type)
@@ -250,8 +267,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # azure-identity logs every credential it tries at WARNING; the CLI reports failures in one line itself.
     logging.getLogger("azure").setLevel(logging.ERROR)
     log_redaction.install()
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    first = arguments[0] if arguments else None
+    parser = build_parser(first if first in COMMANDS else None)  # anything else: the whole parser explains
+    args = parser.parse_args(arguments)
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)

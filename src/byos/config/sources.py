@@ -7,7 +7,6 @@ unknown or unreadable.
 
 from __future__ import annotations
 
-import difflib
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -59,6 +58,8 @@ def gather(
         )
     unknown = sorted(set(data) - set(table))
     if unknown:
+        import difflib  # noqa: PLC0415  (only a misspelt setting needs it)
+
         guess = difflib.get_close_matches(unknown[0], list(table), n=1)
         hint = f"did you mean {guess[0]}?" if guess else f"remove it from {source}"
         raise ConfigError(unknown[0], f"is not a setting of provider {name}", hint)
