@@ -304,3 +304,14 @@ def test_cli_presign_imports_no_pydantic(tmp_path: Path) -> None:
     assert done.stderr.strip().splitlines()[-1] == "NO-PYDANTIC 0", done.stderr
     assert '"url": "https://acme-imports.s3.eu-west-1.amazonaws.com/' in done.stdout
     assert "wJalrXUtnFEMI" not in done.stdout + done.stderr
+
+
+def test_the_readme_example_runs_as_written() -> None:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    start = text.index("```python\nfrom byos.config.quick import load_quick")
+    block = text[start + len("```python\n") : text.index("```", start + 10)]
+    program = block + "print(repr(destination.label), 'pydantic' in __import__('sys').modules)\n"
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=False, cwd=REPO
+    )
+    assert done.stdout.strip() == "'acme-s3' False", done.stderr
