@@ -9,12 +9,13 @@ one-line error, or the fast path declines and leaves the decision to the classes
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import types
 import typing
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import AfterValidator, BeforeValidator, SecretStr
 
+from byos import presigner_cache
+from byos.cli import main
 from byos.config import PROVIDERS, destination_from_dict, load_destination
 from byos.config.base import (
     CHOICE,
@@ -40,6 +43,7 @@ from byos.config.quick import QuickDestination, load_quick, quick_destination
 from byos.config.rules import check_endpoint
 from byos.config.sources import TABLES
 from byos.errors import ConfigError
+from tests.sigv4_verifier import verify_presigned_url
 from tests.test_config import BAD_SETTINGS
 
 REPO = Path(__file__).resolve().parent.parent
@@ -315,3 +319,82 @@ def test_the_readme_example_runs_as_written() -> None:
         [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=False, cwd=REPO
     )
     assert done.stdout.strip() == "'acme-s3' False", done.stderr
+
+
+def _toml(data: dict[str, Any]) -> str:
+    """A TOML document of strings, integers and lists of strings (what these settings need)."""
+    lines = []
+    for name, value in data.items():
+        if isinstance(value, list):
+            lines.append(f"{name} = [{', '.join(json.dumps(item) for item in value)}]")
+        else:
+            lines.append(f"{name} = {json.dumps(value)}")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    "case", [case for case in BAD_SETTINGS if None not in case[1].values()]
+)  # no TOML null
+def test_cli_presign_refuses_every_bad_setting_in_one_line_with_exit_2(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    case: tuple[dict[str, Any], dict[str, Any], str, str],
+) -> None:
+    base, changes, field, fragment = case
+    monkeypatch.chdir(tmp_path)  # no .env of the developer's
+    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    data = {**base, **changes}
+    if data.get("provider") == "s3" and "access_key_id" not in data:
+        data = {"access_key_id": "AKIAEXAMPLE", "secret_access_key": secret, **data}
+    config = tmp_path / "bad.toml"
+    config.write_text(_toml(data), encoding="utf-8")
+    assert main(["presign", "--config", str(config), "--filename", "a.csv", "--json"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith(f"byos: error: {field}: ")
+    assert captured.err.count("\n") == 1
+    assert fragment in captured.err
+    assert secret not in captured.err
+
+
+def test_cli_presign_through_the_fast_path_passes_the_verifier(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    config = tmp_path / "s3.toml"
+    config.write_text(
+        _toml(
+            {**BASES["s3"], "prefix": "imports/", "access_key_id": "AKIAEXAMPLE", "secret_access_key": secret}
+        ),
+        encoding="utf-8",
+    )
+    taken: list[object] = []
+    original = presigner_cache.fast_request
+
+    def spy(destination: Any, *args: Any, **kwargs: Any) -> Any:
+        taken.append(type(destination))
+        return original(destination, *args, **kwargs)
+
+    monkeypatch.setattr(presigner_cache, "fast_request", spy)
+    argv = [
+        "presign",
+        "--config",
+        str(config),
+        "--filename",
+        "q3.csv",
+        "--content-type",
+        "text/csv",
+        "--json",
+    ]
+    assert main(argv) == 0
+    request = json.loads(capsys.readouterr().out)
+    assert taken == [QuickDestination]  # the CLI's own fast path, not the library's general one
+    verified = verify_presigned_url(
+        "PUT", request["url"], request["headers"], secret_access_key=secret, now=datetime.now(UTC)
+    )
+    assert verified.path == "/" + request["key"]
+    assert verified.access_key_id == "AKIAEXAMPLE"
+    assert request["key"].startswith("imports/")
+    assert request["headers"]["If-None-Match"] == "*"
