@@ -398,3 +398,12 @@ def test_cli_presign_through_the_fast_path_passes_the_verifier(
     assert verified.access_key_id == "AKIAEXAMPLE"
     assert request["key"].startswith("imports/")
     assert request["headers"]["If-None-Match"] == "*"
+
+
+@pytest.mark.parametrize("name", ["raw_key_template", "result_key_template"])
+def test_a_rule_that_quotes_a_raw_value_still_gives_one_line(name: str) -> None:
+    # The template rules name the unknown field as written; a line break in it must not break the line.
+    fast = assert_agree({**BASES["azure"], name: "{prefix}{upload_id}{\n}"}, env=False)
+    assert fast[0] == "error"
+    assert fast[1][0] == name
+    assert "\n" not in fast[1][1]

@@ -14,7 +14,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from byos import keys
-from byos.display import clip, shown
+from byos.display import clean, clip, shown
 from byos.endpoint_policy import ALLOW_PRIVATE_ENDPOINTS_ENV, host_refusal, is_final, is_loopback_host
 from byos.errors import ConfigError
 from byos.redaction import redact_userinfo
@@ -235,9 +235,15 @@ def pattern(regex: str, what: str, fix: str) -> Callable[[str], str]:
 
 
 def config_error(field: str, cause: BaseException) -> ConfigError:
-    """The one-line :class:`ConfigError` for a rule's failure at ``field`` (``"settings"``: a cross check)."""
+    """The one-line :class:`ConfigError` for a rule's failure at ``field`` (``"settings"``: a cross check).
+
+    The problem and the fix are cleaned of control characters: a rule that quotes a raw value (a template's
+    field name with a line break, say) still gives one line.
+    """
     if isinstance(cause, ProblemError):
-        return ConfigError(cause.field or field, clip(cause.problem), cause.fix)
-    if isinstance(cause, ConfigError):
-        return ConfigError(field if field != "settings" else cause.field, clip(cause.problem), cause.fix)
-    return ConfigError(field, clip(str(cause)), "fix the value in the config file")
+        field, problem, fix = cause.field or field, cause.problem, cause.fix
+    elif isinstance(cause, ConfigError):
+        field, problem, fix = field if field != "settings" else cause.field, cause.problem, cause.fix
+    else:
+        problem, fix = str(cause), "fix the value in the config file"
+    return ConfigError(clean(field), clean(clip(problem)), clean(fix))
