@@ -407,3 +407,84 @@ def test_a_rule_that_quotes_a_raw_value_still_gives_one_line(name: str) -> None:
     assert fast[0] == "error"
     assert fast[1][0] == name
     assert "\n" not in fast[1][1]
+
+
+# Every name the single module byos/config.py defined before it became a package (and what it imported).
+OLD_NAMES = [
+    "AzureAccount",
+    "AzureContainer",
+    "AzureDestination",
+    "AzureLocation",
+    "DEFAULT_EXPIRES",
+    "Destination",
+    "DestinationBase",
+    "Duration",
+    "Endpoint",
+    "ExternalId",
+    "GCSBucket",
+    "GCSDestination",
+    "GcsLocation",
+    "MAX_CONFIG_BYTES",
+    "MAX_EXPIRES",
+    "MIN_EXPIRES",
+    "Origin",
+    "PROVIDERS",
+    "Prefix",
+    "RawTemplate",
+    "RoleArn",
+    "S3Bucket",
+    "S3Destination",
+    "Template",
+    "_DURATION_PART",
+    "_DURATION_UNITS",
+    "_MAX_DURATION_DIGITS",
+    "_MAX_KEY_FILE",
+    "_ProblemError",
+    "_TOO_LONG",
+    "_check_base64_key",
+    "_check_endpoint",
+    "_check_expires",
+    "_check_gcs_bucket",
+    "_check_origin",
+    "_check_prefix",
+    "_check_raw_template",
+    "_check_s3_bucket",
+    "_check_template",
+    "_duration",
+    "_env_file_error",
+    "_env_value",
+    "_human",
+    "_no_path",
+    "_not_a_duration",
+    "_number",
+    "_parse_duration",
+    "_pattern",
+    "_read_text",
+    "_read_toml",
+    "_to_config_error",
+    "check_origin",
+    "destination_from_dict",
+    "load_destination",
+    "load_fleet",
+    "parse_duration",
+    "ENV_PREFIX",
+    "keys",
+    "ConfigError",
+    "InvalidInputError",
+    "SecretStr",
+    "environment_values",
+    "read_env_file",
+]
+
+
+def test_every_name_of_the_old_module_is_still_importable() -> None:
+    program = (
+        "import sys, byos.config as c\n"
+        "light = 'pydantic' not in sys.modules\n"
+        f"missing = [n for n in {OLD_NAMES!r} if not hasattr(c, n)]\n"
+        "print(light, missing)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.stdout.strip() == "True []", done.stderr  # and importing the package loads no pydantic

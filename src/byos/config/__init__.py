@@ -105,6 +105,42 @@ _LAZY: dict[str, tuple[str, str]] = {
     "_env_value": ("byos.config.sources", "env_value"),
     "_env_file_error": ("byos.config.sources", "env_file_error"),
     "_to_config_error": ("byos.config.loading", "_to_config_error"),
+    "_read_text": ("byos.config.sources", "_read_text"),
+    "_pattern": ("byos.config.settings", "pattern_validator"),
+    **{
+        name: ("byos.config.rules", name)
+        for name in ("_DURATION_PART", "_DURATION_UNITS", "_MAX_DURATION_DIGITS", "_TOO_LONG")
+    },
+    **{name: ("byos.config.rules", name) for name in ("_duration", "_not_a_duration", "_number")},
+    # And what the module imported, which could be imported from it.
+    "keys": ("byos.keys", ""),
+    **{name: ("byos.display", name) for name in ("clean", "clip", "shown")},
+    **{name: ("byos.errors", name) for name in ("ConfigError", "InvalidInputError")},
+    **{name: ("byos.config_env", name) for name in ("environment_values", "read_env_file")},
+    **{
+        name: ("byos.endpoint_policy", name)
+        for name in ("ALLOW_PRIVATE_ENDPOINTS_ENV", "host_refusal", "is_final", "is_loopback_host")
+    },
+    "redact_userinfo": ("byos.redaction", "redact_userinfo"),
+    "remember": ("byos.log_redaction", "remember"),
+    **{
+        name: ("pydantic", name)
+        for name in (
+            "AfterValidator",
+            "BaseModel",
+            "BeforeValidator",
+            "ConfigDict",
+            "Field",
+            "SecretStr",
+            "ValidationError",
+            "model_validator",
+        )
+    },
+    **{name: ("typing", name) for name in ("Annotated", "Any", "ClassVar", "Literal")},
+    "Path": ("pathlib", "Path"),
+    "timedelta": ("datetime", "timedelta"),
+    "urlsplit": ("urllib.parse", "urlsplit"),
+    "abstractmethod": ("abc", "abstractmethod"),
 }
 
 
@@ -115,7 +151,8 @@ def __getattr__(name: str) -> object:
         raise AttributeError(f"module 'byos.config' has no attribute {name!r}")
     import importlib  # noqa: PLC0415
 
-    return getattr(importlib.import_module(found[0]), found[1])
+    module = importlib.import_module(found[0])
+    return getattr(module, found[1]) if found[1] else module
 
 
 __all__ = [

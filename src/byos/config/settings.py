@@ -25,6 +25,7 @@ from byos.config.rules import (
     check_template,
     human_duration,
     parse_duration_value,
+    pattern,
 )
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration_value), AfterValidator(check_expires)]
@@ -43,6 +44,11 @@ AzureLocation = Annotated[
 ]
 RoleArn = Annotated[str, AfterValidator(s3.check_role_arn)]
 ExternalId = Annotated[str, AfterValidator(s3.check_external_id)]
+
+
+def pattern_validator(regex: str, what: str, fix: str) -> AfterValidator:
+    """A field validator: the value matches ``regex`` in full (see :func:`byos.config.rules.pattern`)."""
+    return AfterValidator(pattern(regex, what, fix))
 
 
 class DestinationSettings(BaseModel, DestinationBase):
