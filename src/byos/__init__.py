@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from byos.browser import browser_client_path
 from byos.errors import (
     ByosError,
     ConfigError,
@@ -21,6 +20,7 @@ from byos.errors import (
 from byos.redaction import redact_url
 
 if TYPE_CHECKING:
+    from byos.browser import browser_client_path
     from byos.checker import check_setup
     from byos.config import load_destination
     from byos.models import CheckResult, Report, Status, UploadRequest
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 _LAZY = {
+    "browser_client_path": "byos.browser",
     "CheckResult": "byos.models",
     "Report": "byos.models",
     "Status": "byos.models",

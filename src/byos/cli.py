@@ -7,27 +7,18 @@ Exit codes: 0 success, 1 a setup check failed, 2 bad usage or configuration, mis
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from datetime import timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from byos import __version__, log_redaction
-from byos.display import clean, json_safe
+from byos.cli_common import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, load, print_json, write_text
+from byos.display import clean
 from byos.errors import ByosError, ConfigError, InvalidInputError, MissingCredentialsError
 
 if TYPE_CHECKING:
     from rich.console import Console
-
-    from byos.config import Destination
-    from byos.models import UploadRequest
-
-EXIT_OK = 0
-EXIT_CHECK_FAILED = 1
-EXIT_USAGE = 2
 
 
 class _Parser(argparse.ArgumentParser):
@@ -37,38 +28,23 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {clean(message)}; see {self.prog} --help\n")
 
 
-def _print_json(data: object) -> None:
-    sys.stdout.write(json_safe(json.dumps(data, indent=2, ensure_ascii=False)) + "\n")
-
-
-def _write_text(text: str) -> None:
-    """Write text for a terminal: every line stripped of control characters and bidi overrides."""
-    sys.stdout.write("\n".join(clean(line) for line in text.split("\n")))
-
-
 def _error(message: object) -> None:
     sys.stderr.write(f"byos: error: {clean(str(message))}\n")
-
-
-def _load(path: str) -> Destination:
-    from byos.config import load_destination  # noqa: PLC0415  (keeps `byos --help` fast)
-
-    return load_destination(Path(path))
 
 
 # --- commands ---
 
 
 def _cmd_config_validate(args: argparse.Namespace) -> int:
-    destination = _load(args.file)
-    _print_json(destination.masked())
+    destination = load(args.file)
+    print_json(destination.masked())
     return EXIT_OK
 
 
 def _cmd_keys(args: argparse.Namespace) -> int:
     from byos.keys import KeyLayout, metadata_filename  # noqa: PLC0415
 
-    destination = _load(args.config)
+    destination = load(args.config)
     layout = KeyLayout.from_destination(destination)
     result = {
         "destination": destination.label,
@@ -78,71 +54,8 @@ def _cmd_keys(args: argparse.Namespace) -> int:
         "probe_folder": layout.probe_folder,
         "metadata_filename": metadata_filename(args.filename),
     }
-    _print_json(result)
+    print_json(result)
     return EXIT_OK
-
-
-def _parse_expires(text: str) -> timedelta:
-    from byos.config import parse_duration  # noqa: PLC0415
-
-    return parse_duration(text, field="--expires")
-
-
-def _cmd_presign(args: argparse.Namespace) -> int:
-    from byos.uploads import presign_upload  # noqa: PLC0415
-
-    destination = _load(args.config)
-    if args.size is not None or args.kind == "result":
-        return _presign_plan(destination, args)
-    request = presign_upload(
-        destination,
-        args.filename,
-        content_type=args.content_type,
-        content_length=args.content_length,
-        min_bytes=args.min_bytes,
-        max_bytes=args.max_bytes,
-        checksum_sha256=args.checksum_sha256,
-        content_md5=args.content_md5,
-        overwrite=args.overwrite,
-        expires=_parse_expires(args.expires) if args.expires else None,
-        method=args.method,
-        upload_id=args.upload_id,
-        import_id=args.import_id,
-    )
-    if args.json:
-        _print_json(request.to_dict())
-    else:
-        _write_text(_request_text(request))
-    return EXIT_OK
-
-
-def _presign_plan(destination: Destination, args: argparse.Namespace) -> int:
-    from byos.cli_upload import plan_text, presign_plan  # noqa: PLC0415
-
-    for name in ("content_length", "min_bytes", "max_bytes", "checksum_sha256", "content_md5"):
-        if getattr(args, name) is not None:
-            flag = "--" + name.replace("_", "-")
-            raise InvalidInputError(
-                flag, "does not apply to a plan (--size or --kind result)", f"drop {flag}"
-            )
-    if args.overwrite or args.method != "PUT":
-        raise InvalidInputError("--size", "plans are write-once PUT uploads", "drop --overwrite and --method")
-    args.expires_delta = _parse_expires(args.expires) if args.expires else None
-    plan = presign_plan(destination, args)
-    if args.json:
-        _print_json(plan.to_dict())
-    else:
-        _write_text(plan_text(plan))
-    return EXIT_OK
-
-
-def _request_text(request: UploadRequest) -> str:
-    """The request as a client sends it: method and URL, headers, form fields, then key and expiry."""
-    lines = [f"{request.method} {request.url}"]
-    lines += [f"{name}: {value}" for name, value in request.headers.items()]
-    lines += [f"field {name}={value}" for name, value in request.fields.items()]
-    lines += [f"# key: {request.key}", f"# expires at: {request.expires_at.isoformat()}"]
-    return "\n".join(lines) + "\n"
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -163,7 +76,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
             raise InvalidInputError(flag, "works with --fleet only", "pass --fleet DIR")
     if not args.config:
         raise InvalidInputError("--config", "is required", "pass --config FILE or --fleet DIR")
-    destination = _load(args.config)
+    destination = load(args.config)
     report = check_setup(destination, args.origin, timeout=args.timeout, deadline=args.deadline)
     if args.json:
         sys.stdout.write(report_json(report) + "\n")
@@ -196,7 +109,7 @@ def _cmd_policy(args: argparse.Namespace) -> int:
     if args.format == "terraform":
         return _policy_terraform(args)
     documents = build_policy(
-        _load(args.config),
+        load(args.config),
         origins=args.origin,
         import_service_principal=args.principal,
         multipart=not args.no_multipart,
@@ -205,9 +118,9 @@ def _cmd_policy(args: argparse.Namespace) -> int:
     if args.write:
         documents.write_files(args.write)
     if args.format == "json":
-        _print_json(documents.to_dict())
+        print_json(documents.to_dict())
     else:
-        _write_text(documents.to_text())
+        write_text(documents.to_text())
     return EXIT_OK
 
 
@@ -215,7 +128,7 @@ def _policy_terraform(args: argparse.Namespace) -> int:
     from byos.policy.terraform import terraform_files, write_terraform  # noqa: PLC0415
 
     files = terraform_files(
-        _load(args.config),
+        load(args.config),
         origins=args.origin,
         import_service_principal=args.principal,
         multipart=not args.no_multipart,
@@ -226,25 +139,43 @@ def _policy_terraform(args: argparse.Namespace) -> int:
             sys.stderr.write(f"wrote {clean(str(path))}\n")
     else:
         (config,) = files.values()
-        _print_json(config)
+        print_json(config)
     return EXIT_OK
 
 
 # --- parser ---
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the ``byos`` argument parser."""
+COMMANDS = ("config", "keys", "presign", "check", "policy", "upload")
+"""The subcommands, in the order ``byos --help`` lists them."""
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """Return the ``byos`` argument parser: every command, or only ``command`` (one of :data:`COMMANDS`).
+
+    A parser of one command parses that command's arguments exactly as the whole parser does; building the
+    other commands' options is most of what a command line spends before it starts its work.
+    """
     parser = _Parser(
         prog="byos", description="Bring your own storage: keys, presigned uploads, setup checks."
     )
     parser.add_argument("--version", action="version", version=f"byos {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
-    from byos.cli_upload import add_upload  # noqa: PLC0415
-
-    for add in (_add_config, _add_keys, _add_presign, _add_check, _add_policy, add_upload):
-        add(commands)
+    for name in COMMANDS if command is None else (command,):
+        _adder(name)(commands)
     return parser
+
+
+def _adder(command: str) -> Callable[[Any], None]:
+    if command == "presign":
+        from byos.cli_presign import add_presign  # noqa: PLC0415
+
+        return add_presign
+    if command == "upload":
+        from byos.cli_upload import add_upload  # noqa: PLC0415
+
+        return add_upload
+    return {"config": _add_config, "keys": _add_keys, "check": _add_check, "policy": _add_policy}[command]
 
 
 def _add_config(commands: Any) -> None:  # noqa: ANN401  (argparse's subparsers action has a private type)
@@ -266,33 +197,6 @@ def _add_keys(commands: Any) -> None:  # noqa: ANN401  (argparse's subparsers ac
     keys.add_argument("--upload-id", help="a UUID for the upload (default: a new random one)")
     keys.add_argument("--import-id", help="the import id, to show the cleaned-result key too")
     keys.set_defaults(handler=_cmd_keys)
-
-
-def _add_presign(commands: Any) -> None:  # noqa: ANN401  (argparse's subparsers action has a private type)
-    """Add ``byos presign``: one write-only upload."""
-    presign = commands.add_parser(
-        "presign", help="presign one write-only upload (a bearer token: keep it safe)"
-    )
-    presign.add_argument("--config", required=True, help="destination TOML file")
-    presign.add_argument("--filename", required=True, help="the file name as the user gave it (untrusted)")
-    presign.add_argument("--content-type", help="lock the Content-Type")
-    presign.add_argument("--content-length", type=int, help="lock the exact size in bytes (PUT)")
-    presign.add_argument("--min-bytes", type=int, help="smallest size accepted (POST)")
-    presign.add_argument("--max-bytes", type=int, help="largest size accepted (POST; GCS PUT)")
-    presign.add_argument("--checksum-sha256", help="base64 SHA-256 of the body")
-    presign.add_argument("--content-md5", help="base64 MD5 of the body")
-    presign.add_argument("--overwrite", action="store_true", help="allow replacing an existing object")
-    presign.add_argument("--expires", help="lifetime such as 30m or 2h (default: the destination's)")
-    presign.add_argument(
-        "--method", choices=("PUT", "POST"), default="PUT", help="PUT (default) or POST form"
-    )
-    presign.add_argument("--upload-id", help="a UUID for the upload (default: a new random one)")
-    presign.add_argument("--import-id", help="the import id, for key templates that use it")
-    presign.add_argument("--size", type=int, help="the file's size: print its upload plan (parts if large)")
-    presign.add_argument("--kind", choices=("raw", "result"), default="raw", help="raw (default) or result")
-    presign.add_argument("--part-size", type=int, help="bytes per part of a plan (default: 8 MiB)")
-    presign.add_argument("--json", action="store_true", help="print the whole request as JSON")
-    presign.set_defaults(handler=_cmd_presign)
 
 
 def _add_check(commands: Any) -> None:  # noqa: ANN401  (argparse's subparsers action has a private type)
@@ -363,8 +267,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # azure-identity logs every credential it tries at WARNING; the CLI reports failures in one line itself.
     logging.getLogger("azure").setLevel(logging.ERROR)
     log_redaction.install()
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    first = arguments[0] if arguments else None
+    parser = build_parser(first if first in COMMANDS else None)  # anything else: the whole parser explains
+    args = parser.parse_args(arguments)
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)

@@ -12,7 +12,7 @@ import json
 import os
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +23,15 @@ ENV_PREFIX = "BYOS_"
 __all__ = ["ENV_PREFIX", "environment_values", "read_env_file"]
 
 
-def environment_values(fields: Mapping[str, Any], env_file: str | Path | None) -> dict[str, Any]:
-    """Return the settings ``BYOS_*`` variables and ``env_file`` give for ``fields`` (pydantic FieldInfo).
+def environment_values(
+    fields: Mapping[str, Any], env_file: str | Path | None, *, lists: Collection[str] | None = None
+) -> dict[str, Any]:
+    """Return the settings ``BYOS_*`` variables and ``env_file`` give for ``fields``.
 
     Args:
-        fields: The settings class's fields, by name.
+        fields: The settings, by name (pydantic FieldInfo, or any value when ``lists`` is given).
         env_file: A ``.env`` file read when it exists (None: none).
+        lists: The settings whose values are JSON lists (None: those whose FieldInfo annotation is a list).
 
     Raises:
         ConfigError: A list setting whose value is not a JSON list.
@@ -48,7 +51,7 @@ def environment_values(fields: Mapping[str, Any], env_file: str | Path | None) -
             found[name] = value
     values: dict[str, Any] = {}
     for name, value in found.items():
-        if not _is_complex(fields[name].annotation):
+        if not (name in lists if lists is not None else _is_complex(fields[name].annotation)):
             values[name] = value
             continue
         try:
